@@ -1,0 +1,30 @@
+# The two commands of the README: `make run` and `make test`. Everything else is for going further.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: run test setup train test-deps validate bench clean
+
+run: setup  ## install what is missing, train if needed, start everything; Ctrl-C stops it
+	@$(PY) -m bot.stack
+
+test: setup test-deps  ## the whole test suite (unit, store, NLU, browser, full-stack integration)
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+setup:
+	@scripts/setup.sh
+
+train: setup  ## retrain only if config.yml, domain.yml or data/ changed
+	@$(PY) -m bot.model_cache
+
+test-deps:
+	@scripts/test-deps.sh
+
+validate: setup  ## rasa data validate
+	@$(VENV)/bin/rasa data validate --fail-on-warnings
+
+bench: setup  ## latency figures (not a test)
+	@$(PY) -m benchmarks.webchat_roundtrip
+
+clean:
+	rm -rf var models/*.tar.gz

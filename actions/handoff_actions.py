@@ -1,0 +1,59 @@
+"""Live handoff: build the context package and open a case in the gateway's human inbox."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import clients, replies
+from actions.handoff_package import build_package
+from actions.http_client import BackendError
+from actions.tracker_info import channel_and_customer, with_step
+
+log = logging.getLogger(__name__)
+
+
+def trigger_of(tracker: Tracker) -> tuple[str, str]:
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent == "affirm" and tracker.get_slot("handoff_offered"):
+        steps = tracker.get_slot("steps_tried") or []
+        after = f" after: {steps[-1]}" if steps else ""
+        return "offer_accepted", f"customer accepted the offer of a person{after}"
+    active = (tracker.active_loop or {}).get("name")
+    where = f" during {active}" if active else ""
+    return "customer_request", f"customer asked for a person{where}"
+
+
+class ActionHandoffToHuman(Action):
+    def name(self) -> str:
+        return "action_handoff_to_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        channel, customer = channel_and_customer(tracker)
+        kind, detail = trigger_of(tracker)
+        package = build_package(
+            conversation_id=tracker.sender_id,
+            channel=channel,
+            customer_id=customer,
+            events=list(tracker.events),
+            slots=dict(tracker.slots),
+            steps_tried=list(tracker.get_slot("steps_tried") or []),
+            trigger_kind=kind,
+            trigger_detail=detail,
+        )
+        events: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None),
+                                   SlotSet("handoff_offered", False)]
+        try:
+            receipt = await clients.handoff_client(clients.settings()).open_case(package)
+        except BackendError as exc:
+            log.error("handoff to the inbox failed: %s", exc)
+            dispatcher.utter_message(text=replies.HANDOFF_FAILED)
+            return events + [SlotSet("steps_tried", with_step(tracker, "handoff: inbox unreachable"))]
+        dispatcher.utter_message(text=receipt.customer_message)
+        return events + [SlotSet("handoff_case_id", receipt.case_id),
+                         SlotSet("steps_tried", with_step(tracker, f"handoff: case {receipt.case_id}"))]

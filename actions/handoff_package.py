@@ -1,0 +1,144 @@
+"""Builds the handoff context package (bot/schemas/handoff-package-v1.json) from a tracker's events.
+Pure: no rasa-sdk types, so it is tested with plain event dicts. Every free text is redacted here,
+before anything leaves the action server."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from bot.redaction import mask_email, redact
+from bot.sentiment import summarise
+
+SCHEMA_VERSION = "1.0"
+
+# What each intent tells an agent the customer wanted.
+WANTS = {
+    "order_status": "the status of an order",
+    "password_reset": "to reset their password",
+    "complaint": "to complain about a problem",
+    "human_handoff": "to talk to a person",
+    "faq": "an answer to a general question",
+    "bot_challenge": "to know whether they talk to a bot",
+    "cancel": "to stop the current flow",
+}
+_SKIP_FOR_WANTS = {"greet", "goodbye", "thank", "affirm", "deny", "inform", "help", "nlu_fallback",
+                   "out_of_scope", "human_handoff", "bot_challenge", "cancel"}
+# Slots an agent may see, redacted; everything else (counters, internal flags) stays out.
+SHARED_SLOTS = ("order_id", "order_contact", "reset_login")
+CHANNELS = {"web", "slack", "telegram", "sms"}
+
+
+def _intent_of(event: dict[str, Any]) -> tuple[str | None, float]:
+    intent = (event.get("parse_data") or {}).get("intent") or {}
+    name = intent.get("name")
+    if name == "faq":
+        selector = (event.get("parse_data") or {}).get("response_selector", {}).get("faq", {})
+        key = (selector.get("response") or {}).get("intent_response_key")
+        if key:
+            name = key
+    return name, float(intent.get("confidence") or 0.0)
+
+
+def _current_session(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].get("event") == "session_started":
+            return events[i + 1:]
+    return events
+
+
+def _transcript(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "user" and event.get("text"):
+            name, _ = _intent_of(event)
+            lines.append({"role": "customer", "text": redact(str(event["text"]))[:5000],
+                          "ts": float(event.get("timestamp") or 0), "intent": name})
+        elif kind == "bot" and event.get("text"):
+            lines.append({"role": "bot", "text": redact(str(event["text"]))[:5000],
+                          "ts": float(event.get("timestamp") or 0)})
+    return lines[-500:]
+
+
+def _intent_tags(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    tags: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    for event in events:
+        if event.get("event") != "user":
+            continue
+        name, confidence = _intent_of(event)
+        if not name:
+            continue
+        tag = tags.setdefault(name, {"name": name, "confidence": 0.0, "count": 0})
+        tag["count"] += 1
+        tag["confidence"] = round(max(tag["confidence"], min(confidence, 1.0)), 3)
+    return list(tags.values())
+
+
+def _shared_slots(slots: dict[str, Any]) -> dict[str, Any]:
+    shared: dict[str, Any] = {}
+    for name in SHARED_SLOTS:
+        value = slots.get(name)
+        if value is None:
+            continue
+        shared[name] = redact(str(value)) if isinstance(value, str) else value
+    return shared
+
+
+def _wants(tags: list[dict[str, Any]]) -> str:
+    wanted = []
+    for tag in tags:
+        base = tag["name"].split("/")[0]
+        if base in _SKIP_FOR_WANTS:
+            continue
+        text = WANTS.get(base, tag["name"])
+        if base == "faq":
+            text = f"an answer about {tag['name'].split('/', 1)[-1].replace('_', ' ')}"
+        if text not in wanted:
+            wanted.append(text)
+    return "; ".join(wanted) if wanted else "not stated before asking for help"
+
+
+def build_package(
+    *,
+    conversation_id: str,
+    channel: str,
+    customer_id: str,
+    events: list[dict[str, Any]],
+    slots: dict[str, Any],
+    steps_tried: list[str],
+    trigger_kind: str,
+    trigger_detail: str | None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    session = _current_session(events)
+    transcript = _transcript(session)
+    tags = _intent_tags(session)
+    customer_texts = [line["text"] for line in transcript if line["role"] == "customer"]
+    contact = slots.get("order_contact") or slots.get("reset_login")
+    steps = [redact(step)[:300] for step in steps_tried][-100:]
+    last_customer = customer_texts[-1] if customer_texts else ""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "conversation_id": conversation_id,
+        "channel": channel if channel in CHANNELS else "unknown",
+        "customer": {
+            "id": customer_id or conversation_id,
+            "display_name": None,
+            "contact_hint": redact(mask_email(str(contact))) if contact else None,
+        },
+        "trigger": {"kind": trigger_kind, "detail": (trigger_detail or None)},
+        "summary": {
+            "wants": _wants(tags)[:500],
+            "bot_did": ("; ".join(steps) if steps else "answered without backend steps")[:1000],
+            "stopped_at": (f"{trigger_detail or trigger_kind}; last customer message: "
+                           f"\"{last_customer[:200]}\"")[:500],
+        },
+        "slots": _shared_slots(slots),
+        "intents": tags,
+        "sentiment": summarise(customer_texts).to_dict(),
+        "transcript": transcript,
+        "steps_tried": steps,
+        "created_at": (now or datetime.now(timezone.utc)).isoformat(),
+    }

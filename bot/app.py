@@ -1,0 +1,63 @@
+"""Composes the gateway application: stores, the Rasa client, the engine, the handoff desk and
+every configured channel."""
+
+from __future__ import annotations
+
+import logging
+from typing import AsyncIterator
+
+from aiohttp import web
+
+from bot.engine import ConversationEngine
+from bot.handoff import HandoffDesk, handoff_app
+from bot.rasa_client import RasaClient
+from bot.settings import Settings
+from bot.stores import Stores, memory_stores, redis_stores
+from channels.webchat import WebChatChannel
+
+log = logging.getLogger(__name__)
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+ENGINE_KEY = web.AppKey("engine", ConversationEngine)
+STORES_KEY = web.AppKey("stores", Stores)
+
+
+def build_stores(settings: Settings) -> Stores:
+    if settings.redis_url:
+        return redis_stores(settings.redis_url, prefix=settings.redis_prefix)
+    return memory_stores()
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "stores": request.app[STORES_KEY].kind})
+
+
+def create_app(settings: Settings, *, stores: Stores | None = None) -> web.Application:
+    stores = stores or build_stores(settings)
+    desk = HandoffDesk(stores)
+    rasa = RasaClient(base_url=settings.rasa_url, token=settings.rasa_token,
+                      timeout_s=settings.rasa_timeout_s)
+    engine = ConversationEngine(settings=settings, stores=stores, rasa=rasa, desk=desk)
+
+    app = web.Application()
+    app[SETTINGS_KEY] = settings
+    app[STORES_KEY] = stores
+    app[ENGINE_KEY] = engine
+
+    for channel in (WebChatChannel(engine),):
+        channel.mount(app)
+        engine.register(channel)
+    app.router.add_get("/healthz", health)
+    app.add_subapp("/handoff/", handoff_app(desk, settings.handoff_secret))
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await rasa.open()
+        engine.start()
+        log.info("%s", settings.describe())
+        yield
+        await engine.close()
+        await rasa.close()
+        await stores.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

@@ -1,0 +1,180 @@
+"""The human inbox's front door: validates handoff packages (schemas/handoff-package-v1.json),
+opens one case per conversation, and says honestly what happens next.
+
+Routes (all need `Authorization: Bearer $HANDOFF_SECRET`, compared in constant time):
+  POST /handoff/v1/cases          open a case from a package (idempotent per open conversation)
+  GET  /handoff/v1/cases/{id}     read a case
+  GET  /handoff/v1/schema         the package JSON Schema
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import secrets
+import time
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from jsonschema import Draft7Validator
+
+from bot.redaction import redact
+from bot.sentiment import summarise
+from bot.stores import Stores
+
+log = logging.getLogger(__name__)
+
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "handoff-package-v1.json"
+MAX_PACKAGE_BYTES = 1_000_000
+
+
+@lru_cache(maxsize=1)
+def package_validator() -> Draft7Validator:
+    return Draft7Validator(json.loads(SCHEMA_PATH.read_text()))
+
+
+def package_errors(package: Any) -> list[str]:
+    errors = sorted(package_validator().iter_errors(package), key=lambda e: list(e.path))
+    return [f"{'/'.join(str(p) for p in e.path) or '(root)'}: {e.message}" for e in errors][:20]
+
+
+def customer_message(case_id: str, position: int | None) -> str:
+    place = f" You're number {position} in the queue," if position else ""
+    return (f"I've passed our conversation to our support team (case {case_id}) with a summary, so "
+            f"you won't need to repeat yourself.{place} and a person will reply right here. "
+            "Meanwhile I can still help with anything else.")
+
+
+class HandoffDesk:
+    """Opens and reads cases. Framework-neutral; the aiohttp routes below are a thin shell."""
+
+    def __init__(self, stores: Stores) -> None:
+        self._stores = stores
+
+    async def open_case(self, package: dict[str, Any]) -> dict[str, Any]:
+        conversation_id = package["conversation_id"]
+        existing = await self._stores.cases.open_case_for(conversation_id)
+        if existing is not None:
+            case = await self._stores.cases.get(existing)
+            if case is not None and case["status"] in ("queued", "active"):
+                return await self._receipt(case)
+        case = {
+            "case_id": "C-" + secrets.token_hex(4).upper(),
+            "conversation_id": conversation_id,
+            "channel": package["channel"],
+            "customer_id": package["customer"]["id"],
+            "status": "queued",
+            "trigger": package["trigger"],
+            "package": package,
+            "opened_at": time.time(),
+        }
+        await self._stores.cases.create(case)
+        await self._stores.conversations.update(conversation_id, {"handoff_case_id": case["case_id"]})
+        log.info("handoff case %s opened for %s (trigger %s)", case["case_id"], conversation_id,
+                 package["trigger"]["kind"])
+        return await self._receipt(case)
+
+    async def get(self, case_id: str) -> dict[str, Any] | None:
+        return await self._stores.cases.get(case_id)
+
+    async def _receipt(self, case: dict[str, Any]) -> dict[str, Any]:
+        position = await self._stores.cases.queue_position(case["case_id"])
+        return {
+            "case_id": case["case_id"],
+            "status": case["status"],
+            "queue_position": position,
+            "customer_message": customer_message(case["case_id"], position),
+        }
+
+
+def package_from_transcript(*, conversation_id: str, channel: str, customer_id: str,
+                            transcript: list[dict[str, Any]], trigger_kind: str,
+                            trigger_detail: str) -> dict[str, Any]:
+    """A package the gateway builds itself when the bot cannot (the Rasa server is down)."""
+
+    lines = [
+        {"role": e.get("role", "customer"), "text": redact(str(e.get("text", "")))[:5000],
+         "ts": float(e.get("ts") or 0)}
+        for e in transcript if e.get("text")
+    ][-500:]
+    customer_texts = [line["text"] for line in lines if line["role"] == "customer"]
+    last = customer_texts[-1] if customer_texts else ""
+    return {
+        "schema_version": "1.0",
+        "conversation_id": conversation_id,
+        "channel": channel if channel in ("web", "slack", "telegram", "sms") else "unknown",
+        "customer": {"id": customer_id, "display_name": None, "contact_hint": None},
+        "trigger": {"kind": trigger_kind, "detail": trigger_detail},
+        "summary": {"wants": "not known: the assistant was unavailable",
+                    "bot_did": "nothing: the assistant was unavailable",
+                    "stopped_at": f"{trigger_detail}; last customer message: \"{last[:200]}\""},
+        "slots": {},
+        "intents": [],
+        "sentiment": summarise(customer_texts).to_dict(),
+        "transcript": lines,
+        "steps_tried": [],
+        "created_at": datetime.now(timezone.utc).isoformat(),
+    }
+
+
+DESK_KEY = web.AppKey("handoff_desk", HandoffDesk)
+SECRET_KEY = web.AppKey("handoff_secret", str)
+
+
+def _authorised(request: web.Request) -> None:
+    secret = request.app[SECRET_KEY]
+    if not secret:
+        raise web.HTTPServiceUnavailable(
+            text=json.dumps({"error": "handoff_disabled",
+                             "message": "HANDOFF_SECRET is not configured on the gateway"}),
+            content_type="application/json")
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {secret}".encode()):
+        raise web.HTTPUnauthorized(
+            text=json.dumps({"error": "unauthorized", "message": "bad or missing credentials"}),
+            content_type="application/json")
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": code, "message": message, **extra}, status=status)
+
+
+async def create_case(request: web.Request) -> web.Response:
+    _authorised(request)
+    if (request.content_length or 0) > MAX_PACKAGE_BYTES:
+        return _error(413, "too_large", "package over 1 MB")
+    try:
+        package = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "invalid_json", "body is not JSON")
+    errors = package_errors(package)
+    if errors:
+        return _error(422, "invalid_package", "package does not match schema v1", details=errors)
+    receipt = await request.app[DESK_KEY].open_case(package)
+    return web.json_response(receipt, status=201)
+
+
+async def read_case(request: web.Request) -> web.Response:
+    _authorised(request)
+    case = await request.app[DESK_KEY].get(request.match_info["case_id"])
+    if case is None:
+        return _error(404, "case_not_found", "no such case")
+    return web.json_response(case)
+
+
+async def read_schema(request: web.Request) -> web.Response:
+    return web.json_response(json.loads(SCHEMA_PATH.read_text()))
+
+
+def handoff_app(desk: HandoffDesk, secret: str | None) -> web.Application:
+    app = web.Application(client_max_size=MAX_PACKAGE_BYTES)
+    app[DESK_KEY] = desk
+    app[SECRET_KEY] = secret or ""
+    app.router.add_post("/v1/cases", create_case)
+    app.router.add_get("/v1/cases/{case_id}", read_case)
+    app.router.add_get("/v1/schema", read_schema)
+    return app

@@ -1,0 +1,81 @@
+"""The gateway's client for the Rasa server's HTTP API (REST channel + conversations API)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+
+from bot.messages import Button, OutboundMessage
+
+log = logging.getLogger(__name__)
+
+
+class RasaUnavailable(Exception):
+    """Rasa could not be reached or failed; the message may be retried later."""
+
+
+class RasaClient:
+    def __init__(self, *, base_url: str, token: str | None, timeout_s: float) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._http: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        self._http = aiohttp.ClientSession()
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+    @property
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            raise RuntimeError("RasaClient.open() was not called")
+        return self._http
+
+    async def send(self, *, conversation_id: str, text: str,
+                   metadata: dict[str, Any]) -> list[OutboundMessage]:
+        payload = {"sender": conversation_id, "message": text, "metadata": metadata}
+        url = f"{self._base_url}/webhooks/rest/webhook"
+        try:
+            async with self._session.post(url, json=payload, timeout=self._timeout) as resp:
+                if resp.status != 200:
+                    raise RasaUnavailable(f"Rasa answered HTTP {resp.status}")
+                body = await resp.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        if not isinstance(body, list):
+            raise RasaUnavailable("Rasa answered with an unexpected body")
+        return [m for m in (to_outbound(item) for item in body) if m is not None]
+
+    async def is_ready(self) -> bool:
+        try:
+            async with self._session.get(f"{self._base_url}/status",
+                                         params=self._auth(), timeout=self._timeout) as resp:
+                return resp.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return False
+
+    def _auth(self) -> dict[str, str]:
+        return {"token": self._token} if self._token else {}
+
+
+def to_outbound(item: dict[str, Any]) -> OutboundMessage | None:
+    """One REST-channel response (text / buttons / image / custom) as an OutboundMessage."""
+    text = str(item.get("text") or "")
+    buttons = tuple(
+        Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+        for b in item.get("buttons") or ()
+        if b.get("payload")
+    )
+    image = item.get("image")
+    custom = item.get("custom")
+    if not text and isinstance(custom, dict):
+        text = str(custom.get("text") or "")
+    if not text and not buttons and not image:
+        return None
+    return OutboundMessage(text=text, buttons=buttons, image_url=image)

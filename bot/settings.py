@@ -1,0 +1,76 @@
+"""One typed settings object for the gateway, read from the environment. Secrets are held here and
+never logged: `describe()` prints only what is safe."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+
+class SettingsError(ValueError):
+    """A configuration value is present but unusable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str | None = field(default=None, repr=False)
+    rasa_timeout_s: float = 30.0
+    redis_url: str | None = field(default=None, repr=False)
+    redis_prefix: str = "helpdesk:"
+    handoff_secret: str | None = field(default=None, repr=False)
+    max_message_chars: int = 2000
+    transcript_limit: int = 200
+    pending_retry_interval_s: float = 5.0
+    webchat_session_ttl_s: int = 30 * 24 * 3600
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            host=env.get("GATEWAY_HOST", cls.host),
+            port=_int(env, "GATEWAY_PORT", cls.port),
+            rasa_url=env.get("RASA_URL", cls.rasa_url).rstrip("/"),
+            rasa_token=env.get("RASA_TOKEN") or None,
+            rasa_timeout_s=_float(env, "RASA_TIMEOUT_S", cls.rasa_timeout_s),
+            redis_url=env.get("REDIS_URL") or None,
+            redis_prefix=env.get("REDIS_PREFIX", cls.redis_prefix),
+            handoff_secret=env.get("HANDOFF_SECRET") or None,
+            max_message_chars=_int(env, "MAX_MESSAGE_CHARS", cls.max_message_chars),
+            transcript_limit=_int(env, "TRANSCRIPT_LIMIT", cls.transcript_limit),
+            pending_retry_interval_s=_float(
+                env, "PENDING_RETRY_INTERVAL_S", cls.pending_retry_interval_s
+            ),
+            webchat_session_ttl_s=_int(env, "WEBCHAT_SESSION_TTL_S", cls.webchat_session_ttl_s),
+        )
+
+    def describe(self) -> str:
+        store = "redis" if self.redis_url else "in-process"
+        handoff = "on" if self.handoff_secret else "OFF (HANDOFF_SECRET unset)"
+        return (
+            f"gateway http://{self.host}:{self.port} rasa={self.rasa_url} stores={store} "
+            f"handoff-endpoint={handoff}"
+        )

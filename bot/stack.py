@@ -1,0 +1,237 @@
+"""Runs the whole assistant on one machine: demo backends, action server, Rasa server, gateway.
+
+`python -m bot.stack` (what `make run` calls) trains the model if needed, starts every process with
+the embedded defaults (SQLite tracker store, in-process gateway stores, no platform accounts),
+prints the web chat URL and stops everything cleanly on Ctrl-C. The integration tests use the same
+`Stack` class with free ports and a temporary state directory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import aiohttp
+
+from bot.model_cache import ROOT, ensure_model, quiet_env
+
+log = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Ports:
+    gateway: int = 8080
+    rasa: int = 5005
+    actions: int = 5055
+    backend: int = 8081
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(gateway=free_port(), rasa=free_port(), actions=free_port(), backend=free_port())
+
+
+@dataclass
+class Process:
+    name: str
+    argv: list[str]
+    health_url: str
+    env: dict[str, str]
+    popen: subprocess.Popen[bytes] | None = None
+    log_file: IO[bytes] | None = None
+
+
+@dataclass
+class Stack:
+    ports: Ports = field(default_factory=Ports)
+    state_dir: Path = ROOT / "var"
+    redis_url: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: list[Process] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.handoff_secret = secrets.token_urlsafe(24)
+        self.rasa_token = secrets.token_urlsafe(24)
+        self.python = sys.executable
+        self.rasa_bin = str(Path(sys.executable).parent / "rasa")
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.gateway}"
+
+    def env(self) -> dict[str, str]:
+        p = self.ports
+        redis_host, redis_port, redis_db = "127.0.0.1", "6379", "0"
+        if self.redis_url:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(self.redis_url)
+            redis_host = parts.hostname or redis_host
+            redis_port = str(parts.port or 6379)
+            redis_db = (parts.path or "/0").lstrip("/") or "0"
+        env = {
+            # gateway
+            "GATEWAY_HOST": "127.0.0.1",
+            "GATEWAY_PORT": str(p.gateway),
+            "RASA_URL": f"http://127.0.0.1:{p.rasa}",
+            "RASA_TOKEN": self.rasa_token,
+            "HANDOFF_SECRET": self.handoff_secret,
+            "REDIS_URL": self.redis_url or "",
+            # actions
+            "ORDERS_API_URL": f"http://127.0.0.1:{p.backend}",
+            "IDENTITY_API_URL": f"http://127.0.0.1:{p.backend}",
+            "GATEWAY_HANDOFF_URL": f"http://127.0.0.1:{p.gateway}/handoff/v1/cases",
+            # demo backend
+            "DEMO_BACKEND_HOST": "127.0.0.1",
+            "DEMO_BACKEND_PORT": str(p.backend),
+            "DEMO_BACKEND_DB": str(self.state_dir / "demo-backend.db"),
+            # rasa (endpoints.yml)
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{p.actions}/webhook",
+            "RASA_TRACKER_STORE": "redis" if self.redis_url else "sql",
+            "RASA_TRACKER_URL": redis_host if self.redis_url
+            else f"sqlite:///{self.state_dir / 'rasa-tracker.db'}",
+            "RASA_LOCK_STORE": "redis" if self.redis_url else "in_memory",
+            "RASA_LOCK_URL": redis_host,
+            "RASA_REDIS_PORT": redis_port,
+            "RASA_REDIS_DB": redis_db,
+            "RASA_REDIS_PASSWORD": "",
+            "RASA_REDIS_KEY_PREFIX": "helpdesk",
+        }
+        # Anything already set in the environment wins over the embedded defaults.
+        merged = {k: os.environ.get(k, v) for k, v in env.items()}
+        merged.update(self.extra_env)
+        return quiet_env(merged)
+
+    def plan(self, model: Path) -> list[Process]:
+        p, env = self.ports, self.env()
+        return [
+            Process("demo backend", [self.python, "-m", "backends"],
+                    f"http://127.0.0.1:{p.backend}/healthz", env),
+            Process("action server", [self.rasa_bin, "run", "actions", "--actions", "actions",
+                                      "--port", str(p.actions)],
+                    f"http://127.0.0.1:{p.actions}/health", env),
+            Process("rasa server", [self.rasa_bin, "run", "--enable-api", "-i", "127.0.0.1",
+                                    "-p", str(p.rasa), "--auth-token", env["RASA_TOKEN"],
+                                    "--model", str(model), "--endpoints", "endpoints.yml",
+                                    "--credentials", "credentials.yml"],
+                    f"http://127.0.0.1:{p.rasa}/status?token={env['RASA_TOKEN']}", env),
+            Process("gateway", [self.python, "-m", "bot"],
+                    f"http://127.0.0.1:{p.gateway}/healthz", env),
+        ]
+
+    async def start(self, *, timeout_s: float = 180.0) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "logs").mkdir(exist_ok=True)
+        model = await asyncio.to_thread(ensure_model)
+        self.processes = self.plan(model)
+        for proc in self.processes:
+            self.spawn(proc)
+        try:
+            await asyncio.gather(*(self._wait_healthy(p, timeout_s) for p in self.processes))
+        except BaseException:
+            self.stop()
+            raise
+
+    def spawn(self, proc: Process) -> None:
+        safe = proc.name.replace(" ", "-")
+        proc.log_file = open(self.state_dir / "logs" / f"{safe}.log", "ab")
+        proc.popen = subprocess.Popen(proc.argv, cwd=ROOT, env=proc.env, stdout=proc.log_file,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        print(f"    starting {proc.name} (pid {proc.popen.pid})", flush=True)
+
+    async def _wait_healthy(self, proc: Process, timeout_s: float) -> None:
+        started = time.monotonic()
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() - started < timeout_s:
+                assert proc.popen is not None
+                if proc.popen.poll() is not None:
+                    raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}; see "
+                                       f"{self.state_dir / 'logs'}")
+                try:
+                    async with http.get(proc.health_url, timeout=aiohttp.ClientTimeout(total=2)) as r:
+                        if r.status == 200:
+                            print(f"    {proc.name} ready in {time.monotonic() - started:.1f}s",
+                                  flush=True)
+                            return
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    pass
+                await asyncio.sleep(0.5)
+        raise TimeoutError(f"{proc.name} not healthy after {timeout_s:.0f}s")
+
+    def stop_process(self, proc: Process, *, timeout_s: float = 15.0) -> None:
+        if proc.popen is None or proc.popen.poll() is not None:
+            return
+        try:
+            os.killpg(proc.popen.pid, signal.SIGTERM)
+            proc.popen.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.popen.pid, signal.SIGKILL)
+            proc.popen.wait()
+        except ProcessLookupError:
+            pass
+        if proc.log_file is not None:
+            proc.log_file.close()
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            self.stop_process(proc)
+
+    def process(self, name: str) -> Process:
+        return next(p for p in self.processes if p.name == name)
+
+
+async def _run() -> None:
+    stack = Stack()
+    print("==> starting the assistant (demo backend, action server, Rasa server, gateway)",
+          flush=True)
+    started = time.monotonic()
+    await stack.start()
+    print(f"==> ready in {time.monotonic() - started:.0f}s. Web chat: {stack.gateway_url}/", flush=True)
+    print(f"    logs in {stack.state_dir / 'logs'}; press Ctrl-C to stop", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    watch = asyncio.create_task(_watch(stack, stop))
+    await stop.wait()
+    watch.cancel()
+    print("\n==> stopping", flush=True)
+    stack.stop()
+    print("==> stopped", flush=True)
+
+
+async def _watch(stack: Stack, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        for proc in stack.processes:
+            if proc.popen is not None and proc.popen.poll() is not None:
+                print(f"!! {proc.name} exited ({proc.popen.returncode}); see "
+                      f"{stack.state_dir / 'logs'}", flush=True)
+                stop.set()
+        await asyncio.sleep(1)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        asyncio.run(_run())
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"!! {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

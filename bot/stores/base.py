@@ -1,0 +1,80 @@
+"""The store interfaces. Each is as narrow as its one use; values are plain JSON-able dicts so the
+in-process and Redis implementations behave identically (the store tests run against both)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Protocol
+
+from bot.messages import InboundMessage
+
+
+class IdempotencyStore(Protocol):
+    async def first_seen(self, key: str, *, ttl_s: int) -> bool:
+        """True exactly once per key within ttl_s, across restarts and instances (with Redis)."""
+        ...
+
+
+class SessionStore(Protocol):
+    """Web chat sessions: an unguessable browser token mapped to a conversation id."""
+
+    async def get(self, token: str) -> str | None: ...
+
+    async def put(self, token: str, conversation_id: str, *, ttl_s: int) -> None: ...
+
+
+class TranscriptStore(Protocol):
+    """What was said in a conversation, oldest first, bounded to the most recent entries."""
+
+    async def append(self, conversation_id: str, entry: dict[str, Any], *, limit: int) -> None: ...
+
+    async def recent(self, conversation_id: str, *, limit: int) -> list[dict[str, Any]]: ...
+
+
+class ConversationStore(Protocol):
+    """Small per-conversation state (channel, customer, buttons last offered)."""
+
+    async def get(self, conversation_id: str) -> dict[str, Any]: ...
+
+    async def update(self, conversation_id: str, fields: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class PendingStore(Protocol):
+    """Customer messages accepted while the Rasa server could not be reached; kept in order until
+    they are answered, so an outage loses nothing."""
+
+    async def add(self, message: InboundMessage) -> None: ...
+
+    async def conversations(self) -> list[str]: ...
+
+    async def peek(self, conversation_id: str) -> list[InboundMessage]: ...
+
+    async def remove(self, conversation_id: str, platform_message_id: str) -> None: ...
+
+
+class HandoffCaseStore(Protocol):
+    async def create(self, case: dict[str, Any]) -> None:
+        """Store a new case (it has 'case_id', 'conversation_id', 'status') and queue it."""
+        ...
+
+    async def get(self, case_id: str) -> dict[str, Any] | None: ...
+
+    async def open_case_for(self, conversation_id: str) -> str | None: ...
+
+    async def queue_position(self, case_id: str) -> int | None:
+        """1-based place in the queue of waiting cases, None when not queued."""
+        ...
+
+    async def queued(self) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    kind: str
+    idempotency: IdempotencyStore
+    sessions: SessionStore
+    transcripts: TranscriptStore
+    conversations: ConversationStore
+    pending: PendingStore
+    cases: HandoffCaseStore
+    close: Callable[[], Awaitable[None]]

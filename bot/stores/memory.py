@@ -1,0 +1,136 @@
+"""In-process stores: the embedded default, so the assistant runs on a laptop with nothing else
+installed. State lives as long as the gateway process."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import OrderedDict, defaultdict
+from typing import Any
+
+from bot.messages import InboundMessage
+from bot.stores.base import Stores
+
+
+class MemoryIdempotencyStore:
+    def __init__(self) -> None:
+        self._expiry: dict[str, float] = {}
+
+    async def first_seen(self, key: str, *, ttl_s: int) -> bool:
+        now = time.monotonic()
+        if len(self._expiry) > 10_000:
+            self._expiry = {k: t for k, t in self._expiry.items() if t > now}
+        expires = self._expiry.get(key)
+        if expires is not None and expires > now:
+            return False
+        self._expiry[key] = now + ttl_s
+        return True
+
+
+class MemorySessionStore:
+    def __init__(self) -> None:
+        self._sessions: dict[str, tuple[str, float]] = {}
+
+    async def get(self, token: str) -> str | None:
+        found = self._sessions.get(token)
+        if found is None or found[1] < time.monotonic():
+            return None
+        return found[0]
+
+    async def put(self, token: str, conversation_id: str, *, ttl_s: int) -> None:
+        self._sessions[token] = (conversation_id, time.monotonic() + ttl_s)
+
+
+class MemoryTranscriptStore:
+    def __init__(self) -> None:
+        self._entries: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    async def append(self, conversation_id: str, entry: dict[str, Any], *, limit: int) -> None:
+        entries = self._entries[conversation_id]
+        entries.append(copy.deepcopy(entry))
+        del entries[:-limit]
+
+    async def recent(self, conversation_id: str, *, limit: int) -> list[dict[str, Any]]:
+        return copy.deepcopy(self._entries.get(conversation_id, [])[-limit:])
+
+
+class MemoryConversationStore:
+    def __init__(self) -> None:
+        self._state: dict[str, dict[str, Any]] = {}
+
+    async def get(self, conversation_id: str) -> dict[str, Any]:
+        return copy.deepcopy(self._state.get(conversation_id, {}))
+
+    async def update(self, conversation_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        state = self._state.setdefault(conversation_id, {})
+        state.update(copy.deepcopy(fields))
+        return copy.deepcopy(state)
+
+
+class MemoryPendingStore:
+    def __init__(self) -> None:
+        self._pending: dict[str, OrderedDict[str, dict[str, Any]]] = {}
+
+    async def add(self, message: InboundMessage) -> None:
+        queue = self._pending.setdefault(message.conversation_id, OrderedDict())
+        queue.setdefault(message.platform_message_id, message.to_dict())
+
+    async def conversations(self) -> list[str]:
+        return [c for c, q in self._pending.items() if q]
+
+    async def peek(self, conversation_id: str) -> list[InboundMessage]:
+        queue = self._pending.get(conversation_id, OrderedDict())
+        return [InboundMessage.from_dict(d) for d in queue.values()]
+
+    async def remove(self, conversation_id: str, platform_message_id: str) -> None:
+        queue = self._pending.get(conversation_id)
+        if queue is not None:
+            queue.pop(platform_message_id, None)
+            if not queue:
+                del self._pending[conversation_id]
+
+
+class MemoryHandoffCaseStore:
+    def __init__(self) -> None:
+        self._cases: dict[str, dict[str, Any]] = {}
+        self._queue: list[str] = []
+        self._open_by_conversation: dict[str, str] = {}
+
+    async def create(self, case: dict[str, Any]) -> None:
+        case_id = case["case_id"]
+        self._cases[case_id] = copy.deepcopy(case)
+        self._open_by_conversation[case["conversation_id"]] = case_id
+        if case.get("status") == "queued":
+            self._queue.append(case_id)
+
+    async def get(self, case_id: str) -> dict[str, Any] | None:
+        case = self._cases.get(case_id)
+        return copy.deepcopy(case) if case is not None else None
+
+    async def open_case_for(self, conversation_id: str) -> str | None:
+        return self._open_by_conversation.get(conversation_id)
+
+    async def queue_position(self, case_id: str) -> int | None:
+        try:
+            return self._queue.index(case_id) + 1
+        except ValueError:
+            return None
+
+    async def queued(self) -> list[str]:
+        return list(self._queue)
+
+
+def memory_stores() -> Stores:
+    async def close() -> None:
+        return None
+
+    return Stores(
+        kind="in-process",
+        idempotency=MemoryIdempotencyStore(),
+        sessions=MemorySessionStore(),
+        transcripts=MemoryTranscriptStore(),
+        conversations=MemoryConversationStore(),
+        pending=MemoryPendingStore(),
+        cases=MemoryHandoffCaseStore(),
+        close=close,
+    )

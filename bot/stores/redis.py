@@ -1,0 +1,159 @@
+"""Redis stores: what production uses and what several gateway instances share. Keys live under
+one prefix; each store's key layout is documented where it is built."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.messages import InboundMessage
+from bot.stores.base import Stores
+
+
+class RedisIdempotencyStore:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._r, self._p = redis, prefix + "seen:"
+
+    async def first_seen(self, key: str, *, ttl_s: int) -> bool:
+        return bool(await self._r.set(self._p + key, "1", nx=True, ex=ttl_s))
+
+
+class RedisSessionStore:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._r, self._p = redis, prefix + "session:"
+
+    async def get(self, token: str) -> str | None:
+        value = await self._r.get(self._p + token)
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def put(self, token: str, conversation_id: str, *, ttl_s: int) -> None:
+        await self._r.set(self._p + token, conversation_id, ex=ttl_s)
+
+
+class RedisTranscriptStore:
+    """A capped list per conversation: RPUSH then LTRIM keeps the newest `limit` entries."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._r, self._p = redis, prefix + "transcript:"
+
+    async def append(self, conversation_id: str, entry: dict[str, Any], *, limit: int) -> None:
+        key = self._p + conversation_id
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, json.dumps(entry))
+            pipe.ltrim(key, -limit, -1)
+            await pipe.execute()
+
+    async def recent(self, conversation_id: str, *, limit: int) -> list[dict[str, Any]]:
+        raw = await self._r.lrange(self._p + conversation_id, -limit, -1)
+        return [json.loads(item) for item in raw]
+
+
+class RedisConversationStore:
+    """A hash per conversation, one JSON-encoded value per field (so updates never race on
+    unrelated fields)."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._r, self._p = redis, prefix + "conversation:"
+
+    async def get(self, conversation_id: str) -> dict[str, Any]:
+        raw = await self._r.hgetall(self._p + conversation_id)
+        return {_s(k): json.loads(v) for k, v in raw.items()}
+
+    async def update(self, conversation_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        key = self._p + conversation_id
+        async with self._r.pipeline(transaction=True) as pipe:
+            if fields:
+                pipe.hset(key, mapping={k: json.dumps(v) for k, v in fields.items()})
+            pipe.hgetall(key)
+            results = await pipe.execute()
+        return {_s(k): json.loads(v) for k, v in results[-1].items()}
+
+
+class RedisPendingStore:
+    """Per conversation a hash id -> message plus a list for order; a set of conversations."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._r, self._p = redis, prefix + "pending:"
+
+    async def add(self, message: InboundMessage) -> None:
+        cid = message.conversation_id
+        added = await self._r.hsetnx(self._p + "msg:" + cid, message.platform_message_id,
+                                     json.dumps(message.to_dict()))
+        if added:
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.rpush(self._p + "order:" + cid, message.platform_message_id)
+                pipe.sadd(self._p + "conversations", cid)
+                await pipe.execute()
+
+    async def conversations(self) -> list[str]:
+        return sorted(_s(c) for c in await self._r.smembers(self._p + "conversations"))
+
+    async def peek(self, conversation_id: str) -> list[InboundMessage]:
+        ids = await self._r.lrange(self._p + "order:" + conversation_id, 0, -1)
+        if not ids:
+            return []
+        raw = await self._r.hmget(self._p + "msg:" + conversation_id, ids)
+        return [InboundMessage.from_dict(json.loads(r)) for r in raw if r is not None]
+
+    async def remove(self, conversation_id: str, platform_message_id: str) -> None:
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.hdel(self._p + "msg:" + conversation_id, platform_message_id)
+            pipe.lrem(self._p + "order:" + conversation_id, 0, platform_message_id)
+            pipe.hlen(self._p + "msg:" + conversation_id)
+            remaining = (await pipe.execute())[-1]
+        if not remaining:
+            await self._r.srem(self._p + "conversations", conversation_id)
+
+
+class RedisHandoffCaseStore:
+    """case:<id> holds the case JSON; open:<conversation> the open case id; queue a list."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._r, self._p = redis, prefix + "handoff:"
+
+    async def create(self, case: dict[str, Any]) -> None:
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.set(self._p + "case:" + case["case_id"], json.dumps(case))
+            pipe.set(self._p + "open:" + case["conversation_id"], case["case_id"])
+            if case.get("status") == "queued":
+                pipe.rpush(self._p + "queue", case["case_id"])
+            await pipe.execute()
+
+    async def get(self, case_id: str) -> dict[str, Any] | None:
+        raw = await self._r.get(self._p + "case:" + case_id)
+        return json.loads(raw) if raw is not None else None
+
+    async def open_case_for(self, conversation_id: str) -> str | None:
+        value = await self._r.get(self._p + "open:" + conversation_id)
+        return _s(value) if value is not None else None
+
+    async def queue_position(self, case_id: str) -> int | None:
+        position = await self._r.lpos(self._p + "queue", case_id)
+        return None if position is None else int(position) + 1
+
+    async def queued(self) -> list[str]:
+        return [_s(c) for c in await self._r.lrange(self._p + "queue", 0, -1)]
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def redis_stores(url: str, *, prefix: str = "helpdesk:") -> Stores:
+    redis = Redis.from_url(url)
+
+    async def close() -> None:
+        await redis.aclose()
+
+    return Stores(
+        kind="redis",
+        idempotency=RedisIdempotencyStore(redis, prefix),
+        sessions=RedisSessionStore(redis, prefix),
+        transcripts=RedisTranscriptStore(redis, prefix),
+        conversations=RedisConversationStore(redis, prefix),
+        pending=RedisPendingStore(redis, prefix),
+        cases=RedisHandoffCaseStore(redis, prefix),
+        close=close,
+    )

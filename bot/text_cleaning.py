@@ -1,0 +1,36 @@
+"""Normalising customer text before NLU, the same way on every channel (training data is written
+without this noise, so serving must strip it too)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SLACK_MENTION = re.compile(r"<[@#!][A-Z0-9^|a-z_-]+(?:\|[^>]*)?>")
+_SLACK_LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
+_TELEGRAM_MENTION = re.compile(r"(?<!\w)@[A-Za-z][A-Za-z0-9_]{3,31}bot\b", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t]+")
+
+# Exact phrases that always reach a person, whatever NLU thinks (and even when Rasa is down).
+HANDOFF_KEYWORDS = frozenset({
+    "agent", "an agent", "human", "a human", "person", "a person", "real person",
+    "representative", "operator", "live agent", "human agent", "talk to a person",
+    "talk to a human", "talk to an agent", "speak to a person", "speak to a human",
+    "speak to an agent", "customer service", "support agent",
+})
+
+
+def clean(text: str) -> str:
+    text = unicodedata.normalize("NFC", text or "")
+    text = _SLACK_MENTION.sub(" ", text)
+    text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _TELEGRAM_MENTION.sub(" ", text)
+    text = _CONTROL.sub("", text)
+    text = _SPACES.sub(" ", text).strip()
+    # Rasa reads "/intent{...}" as a direct intent: free text must never be able to do that.
+    return text.lstrip("/").strip()
+
+
+def is_handoff_keyword(text: str) -> bool:
+    return re.sub(r"[^\w\s]", "", text.lower()).strip() in HANDOFF_KEYWORDS

@@ -1,0 +1,181 @@
+"""The web chat channel: a widget page and a websocket per browser tab.
+
+Protocol (JSON text frames):
+  client -> server  {"type": "hello", "session": <token or null>}
+                    {"type": "message", "id": <client message id>, "text": "..."}
+                    {"type": "button", "id": <client message id>, "payload": "/affirm", "title": "Yes"}
+  server -> client  {"type": "session", "session": <token>, "history": [<entry>...]}
+                    {"type": "ack", "id": ..., "duplicate": bool}
+                    {"type": "typing", "on": bool}
+                    {"type": "message", "id", "role", "text", "buttons", "image_url", "ts"}
+                    {"type": "error", "code": ..., "text": ...}
+
+The session token is an unguessable secret kept in the browser's localStorage: it maps to the
+conversation, so a reload (or a second tab) resumes the same conversation with its history. Client
+message ids make resends after a reconnect harmless: a duplicate is acknowledged, not answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+import uuid
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Any, Sequence
+
+from aiohttp import WSMsgType, web
+
+from bot.engine import ConversationEngine
+from bot.messages import InboundMessage, OutboundMessage
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "webchat_static"
+MAX_FRAME_BYTES = 64 * 1024
+RATE_WINDOW_S = 10.0
+RATE_MAX_MESSAGES = 20
+HISTORY_LIMIT = 100
+
+
+class WebChatChannel:
+    name = "web"
+
+    def __init__(self, engine: ConversationEngine, *, allowed_origins: Sequence[str] = ()) -> None:
+        self._engine = engine
+        self._allowed_origins = {o.rstrip("/") for o in allowed_origins}
+        self._sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_get("/", self._page)
+        app.router.add_get("/webchat/ws", self._websocket)
+        app.router.add_static("/webchat/static/", STATIC_DIR, show_index=False)
+
+    async def _page(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC_DIR / "index.html")
+
+    # --- delivery ------------------------------------------------------------------------
+    async def deliver(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
+        # No open socket is fine: the transcript keeps the reply and the next page load shows it.
+        frames = [{"type": "typing", "on": False}] + [
+            {"type": "message", **m.to_dict()} for m in messages
+        ]
+        for ws in list(self._sockets.get(conversation_id, ())):
+            for frame in frames:
+                await _send(ws, frame)
+
+    # --- websocket -----------------------------------------------------------------------
+    def _origin_allowed(self, request: web.Request) -> bool:
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return True  # not a browser (tests, curl); browsers always send Origin on websockets
+        if origin.rstrip("/") in self._allowed_origins:
+            return True
+        return origin.rstrip("/") == f"{request.scheme}://{request.host}"
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        if not self._origin_allowed(request):
+            raise web.HTTPForbidden(text="origin not allowed")
+        ws = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_FRAME_BYTES)
+        await ws.prepare(request)
+        conversation_id: str | None = None
+        recent: deque[float] = deque()
+        try:
+            async for frame in ws:
+                if frame.type != WSMsgType.TEXT:
+                    if frame.type == WSMsgType.BINARY:
+                        await _error(ws, "unsupported", "Only text messages are supported.")
+                    continue
+                try:
+                    data = json.loads(frame.data)
+                    if not isinstance(data, dict):
+                        raise ValueError("not an object")
+                except ValueError:
+                    await _error(ws, "bad_frame", "That message could not be read.")
+                    continue
+                kind = data.get("type")
+                if kind == "hello":
+                    conversation_id = await self._hello(ws, data.get("session"), conversation_id)
+                elif conversation_id is None:
+                    await _error(ws, "no_session", "Say hello first.")
+                elif kind in ("message", "button"):
+                    if _rate_limited(recent):
+                        await _error(ws, "rate_limited",
+                                     "You're sending messages very fast. Please wait a moment.")
+                        continue
+                    await self._inbound(ws, conversation_id, data)
+                else:
+                    await _error(ws, "bad_frame", f"Unknown frame type {kind!r}.")
+        finally:
+            if conversation_id is not None:
+                self._sockets[conversation_id].discard(ws)
+                if not self._sockets[conversation_id]:
+                    del self._sockets[conversation_id]
+        return ws
+
+    async def _hello(self, ws: web.WebSocketResponse, token: Any,
+                     previous: str | None) -> str:
+        stores = self._engine.stores
+        ttl = self._engine.settings.webchat_session_ttl_s
+        conversation_id = await stores.sessions.get(token) if isinstance(token, str) else None
+        if conversation_id is None:
+            token = secrets.token_urlsafe(24)
+            conversation_id = f"web:{uuid.uuid4().hex}"
+            await stores.conversations.update(
+                conversation_id, {"channel": self.name, "customer_id": conversation_id})
+        await stores.sessions.put(token, conversation_id, ttl_s=ttl)  # sliding expiry
+        if previous is not None and previous != conversation_id:
+            self._sockets[previous].discard(ws)
+        self._sockets[conversation_id].add(ws)
+        history = await stores.transcripts.recent(conversation_id, limit=HISTORY_LIMIT)
+        await _send(ws, {"type": "session", "session": token, "history": history})
+        return conversation_id
+
+    async def _inbound(self, ws: web.WebSocketResponse, conversation_id: str,
+                       data: dict[str, Any]) -> None:
+        client_id = str(data.get("id") or "")[:100]
+        if not client_id:
+            await _error(ws, "bad_frame", "Message id missing.")
+            return
+        is_button = data.get("type") == "button"
+        text = str(data.get("title") if is_button else data.get("text") or "")
+        message = InboundMessage(
+            channel=self.name,
+            conversation_id=conversation_id,
+            customer_id=conversation_id,
+            text=text,
+            platform_message_id=f"{conversation_id}:{client_id}",
+            button_payload=str(data.get("payload")) if is_button else None,
+            received_at=time.time(),
+        )
+        accepted = await self._engine.accept(message)
+        await _send(ws, {"type": "ack", "id": client_id, "duplicate": not accepted})
+        if accepted:
+            for peer in list(self._sockets.get(conversation_id, ())):
+                await _send(peer, {"type": "typing", "on": True})
+
+
+def _rate_limited(recent: deque[float]) -> bool:
+    now = time.monotonic()
+    while recent and now - recent[0] > RATE_WINDOW_S:
+        recent.popleft()
+    if len(recent) >= RATE_MAX_MESSAGES:
+        return True
+    recent.append(now)
+    return False
+
+
+async def _send(ws: web.WebSocketResponse, frame: dict[str, Any]) -> None:
+    if ws.closed:
+        return
+    try:
+        await ws.send_str(json.dumps(frame))
+    except (ConnectionResetError, RuntimeError) as exc:
+        log.debug("websocket send failed: %s", exc)
+
+
+async def _error(ws: web.WebSocketResponse, code: str, text: str) -> None:
+    await _send(ws, {"type": "error", "code": code, "text": text})

@@ -1,0 +1,94 @@
+"""action_handoff_to_human pushes a valid package to the real gateway handoff endpoint."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import replies
+from actions.handoff_actions import ActionHandoffToHuman
+from bot.handoff import HandoffDesk, handoff_app
+from bot.stores import Stores, memory_stores
+from tests.actions.conftest import said, slot_events, tracker
+from tests.conftest import Serve
+
+SECRET = "s3cret"
+EVENTS = [
+    {"event": "user", "text": "where is my order", "timestamp": 1.0,
+     "metadata": {"channel": "web", "customer_id": "web:visitor-1"},
+     "parse_data": {"intent": {"name": "order_status", "confidence": 0.95}}},
+    {"event": "bot", "text": "What's your order number?", "timestamp": 1.1},
+    {"event": "user", "text": "i want a human", "timestamp": 2.0,
+     "metadata": {"channel": "web", "customer_id": "web:visitor-1"},
+     "parse_data": {"intent": {"name": "human_handoff", "confidence": 0.99}}},
+]
+
+
+@pytest.fixture
+async def inbox(serve: Serve, monkeypatch: pytest.MonkeyPatch) -> Stores:
+    stores = memory_stores()
+    gateway = web.Application()
+    gateway.add_subapp("/handoff/", handoff_app(HandoffDesk(stores), SECRET))
+    url = await serve(gateway)
+    monkeypatch.setenv("GATEWAY_HANDOFF_URL", f"{url}/handoff/v1/cases")
+    monkeypatch.setenv("HANDOFF_SECRET", SECRET)
+    return stores
+
+
+async def run_handoff(**kwargs) -> tuple[list[str], dict]:
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoffToHuman().run(dispatcher, tracker(**kwargs), {})
+    return said(dispatcher), slot_events(events)
+
+
+async def test_handoff_opens_a_case_and_tells_the_customer(inbox: Stores) -> None:
+    texts, slots = await run_handoff(events=EVENTS, latest=EVENTS[-1]["parse_data"] | {"text": "i want a human"})
+    [case_id] = await inbox.cases.queued()
+    assert case_id in texts[0] and "number 1 in the queue" in texts[0]
+    assert slots["handoff_case_id"] == case_id
+
+
+async def test_package_carries_channel_customer_trigger_and_transcript(inbox: Stores) -> None:
+    await run_handoff(events=EVENTS, latest=EVENTS[-1]["parse_data"],
+                      active_loop={"name": "order_status_form"})
+    [case_id] = await inbox.cases.queued()
+    package = (await inbox.cases.get(case_id))["package"]
+    assert package["channel"] == "web" and package["customer"]["id"] == "web:visitor-1"
+    assert package["trigger"] == {"kind": "customer_request",
+                                  "detail": "customer asked for a person during order_status_form"}
+    assert [line["text"] for line in package["transcript"]] == [
+        "where is my order", "What's your order number?", "i want a human"]
+
+
+async def test_accepting_an_offer_is_recorded_as_the_trigger(inbox: Stores) -> None:
+    await run_handoff(events=EVENTS, latest={"intent": {"name": "affirm", "confidence": 0.9}},
+                      slots={"handoff_offered": True,
+                             "steps_tried": ["looked up order #482913: verification failed"]})
+    package = (await inbox.cases.get((await inbox.cases.queued())[0]))["package"]
+    assert package["trigger"]["kind"] == "offer_accepted"
+    assert "verification failed" in package["trigger"]["detail"]
+
+
+async def test_handoff_leaves_any_form_and_clears_the_offer(inbox: Stores) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoffToHuman().run(
+        dispatcher, tracker(events=EVENTS, active_loop={"name": "password_reset_form"}), {})
+    assert {"event": "active_loop", "name": None} in [
+        {"event": e["event"], "name": e.get("name")} for e in events if e["event"] == "active_loop"]
+    assert slot_events(events)["handoff_offered"] is False
+
+
+async def test_unreachable_inbox_is_told_honestly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_HANDOFF_URL", "http://127.0.0.1:9/handoff/v1/cases")
+    texts, slots = await run_handoff(events=EVENTS)
+    assert texts == [replies.HANDOFF_FAILED]
+    assert "handoff_case_id" not in slots
+
+
+async def test_wrong_secret_is_refused_and_told_honestly(inbox: Stores,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HANDOFF_SECRET", "not-the-secret")
+    texts, _ = await run_handoff(events=EVENTS)
+    assert texts == [replies.HANDOFF_FAILED]
+    assert await inbox.cases.queued() == []

@@ -1,0 +1,92 @@
+"""POST /handoff/v1/cases: authenticated, validated against schema v1, one open case per conversation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from actions.handoff_package import build_package
+from tests.gateway.conftest import HANDOFF_SECRET, Gateway
+
+AUTH = {"Authorization": f"Bearer {HANDOFF_SECRET}"}
+
+
+def a_package(conversation_id: str = "web:abc") -> dict[str, Any]:
+    return build_package(
+        conversation_id=conversation_id, channel="web", customer_id=conversation_id,
+        events=[{"event": "user", "text": "agent", "timestamp": 1.0,
+                 "parse_data": {"intent": {"name": "human_handoff", "confidence": 1.0}}}],
+        slots={}, steps_tried=[], trigger_kind="customer_request", trigger_detail="asked")
+
+
+async def post(gateway: Gateway, body: Any, headers: dict[str, str] | None = AUTH,
+               raw: bytes | None = None) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as http:
+        kwargs: dict[str, Any] = {"data": raw} if raw is not None else {"json": body}
+        async with http.post(f"{gateway.url}/handoff/v1/cases", headers=headers or {}, **kwargs) as r:
+            return r.status, await r.json()
+
+
+async def test_valid_package_opens_a_queued_case(gateway: Gateway) -> None:
+    status, body = await post(gateway, a_package())
+    assert status == 201
+    assert body["status"] == "queued" and body["queue_position"] == 1
+    assert body["case_id"] in body["customer_message"]
+    case = await gateway.stores.cases.get(body["case_id"])
+    assert case["package"]["transcript"][0]["text"] == "agent"
+
+
+async def test_queue_position_counts_waiting_cases(gateway: Gateway) -> None:
+    await post(gateway, a_package("web:1"))
+    _, body = await post(gateway, a_package("web:2"))
+    assert body["queue_position"] == 2
+    assert "number 2 in the queue" in body["customer_message"]
+
+
+async def test_second_handoff_of_a_conversation_returns_the_open_case(gateway: Gateway) -> None:
+    _, first = await post(gateway, a_package())
+    _, second = await post(gateway, a_package())
+    assert first["case_id"] == second["case_id"]
+    assert await gateway.stores.cases.queued() == [first["case_id"]]
+
+
+@pytest.mark.parametrize("headers", [None, {"Authorization": "Bearer wrong"},
+                                     {"Authorization": HANDOFF_SECRET}])
+async def test_requests_without_the_secret_are_refused(gateway: Gateway,
+                                                       headers: dict[str, str] | None) -> None:
+    status, body = await post(gateway, a_package(), headers=headers)
+    assert status == 401 and body["error"] == "unauthorized"
+    assert await gateway.stores.cases.queued() == []
+
+
+@pytest.mark.parametrize("mutate, where", [
+    (lambda p: p.pop("transcript"), "(root)"),
+    (lambda p: p.update(schema_version="2.0"), "schema_version"),
+    (lambda p: p.update(channel="carrier-pigeon"), "channel"),
+    (lambda p: p["trigger"].update(kind="because"), "trigger/kind"),
+    (lambda p: p.update(extra_field=1), "(root)"),
+])
+async def test_invalid_packages_are_refused_with_the_reason(gateway: Gateway, mutate: Any,
+                                                            where: str) -> None:
+    package = a_package()
+    mutate(package)
+    status, body = await post(gateway, package)
+    assert status == 422 and body["error"] == "invalid_package"
+    assert any(d.startswith(where) for d in body["details"])
+
+
+async def test_non_json_body_is_refused(gateway: Gateway) -> None:
+    status, body = await post(gateway, None, raw=b"{nope")
+    assert status == 400 and body["error"] == "invalid_json"
+
+
+async def test_case_can_be_read_back_with_the_secret(gateway: Gateway) -> None:
+    _, receipt = await post(gateway, a_package())
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{gateway.url}/handoff/v1/cases/{receipt['case_id']}", headers=AUTH) as r:
+            assert r.status == 200
+            assert (await r.json())["conversation_id"] == "web:abc"
+        async with http.get(f"{gateway.url}/handoff/v1/cases/{receipt['case_id']}") as r:
+            assert r.status == 401

@@ -1,0 +1,105 @@
+"""Held-out NLU report: parses tests/nlu/heldout.yml (never used in training) with the trained model
+and computes in-scope accuracy, out-of-scope recall and macro-F1 over full intents (FAQ topics
+included, e.g. faq/shipping_time).
+
+`python -m tests.nlu.heldout_report [model.tar.gz]` prints the report and the confusions."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+HELDOUT = Path(__file__).parent / "heldout.yml"
+FALLBACK_LIKE = {"out_of_scope", "nlu_fallback"}
+
+
+@dataclass
+class Report:
+    total: int
+    in_scope_accuracy: float
+    out_of_scope_recall: float
+    macro_f1: float
+    confusions: Counter[tuple[str, str]]
+    errors: list[tuple[str, str, str]]
+
+    def render(self) -> str:
+        lines = [
+            f"held-out examples: {self.total}",
+            f"in-scope intent accuracy: {self.in_scope_accuracy:.3f}",
+            f"out_of_scope recall:      {self.out_of_scope_recall:.3f}",
+            f"macro-F1 (all intents):   {self.macro_f1:.3f}",
+            "most common confusions (expected -> predicted):",
+        ]
+        lines += [f"  {n:3d}  {e} -> {p}" for (e, p), n in self.confusions.most_common(12)]
+        return "\n".join(lines)
+
+
+def load_examples(path: Path = HELDOUT) -> list[tuple[str, str]]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(path))
+    return [(m.get("text"), m.get_full_intent()) for m in data.intent_examples]
+
+
+def full_intent(parsed: dict) -> str:
+    name = (parsed.get("intent") or {}).get("name") or "nlu_fallback"
+    if name == "faq":
+        key = (((parsed.get("response_selector") or {}).get("faq") or {}).get("response") or {}).get(
+            "intent_response_key")
+        return key or "faq"
+    return name
+
+
+def score(pairs: list[tuple[str, str, str]]) -> Report:
+    """pairs: (text, expected, predicted); nlu_fallback counts as out_of_scope."""
+    norm = [(t, e, "out_of_scope" if p in FALLBACK_LIKE else p) for t, e, p in pairs]
+    in_scope = [(e, p) for _, e, p in norm if e != "out_of_scope"]
+    oos = [(e, p) for _, e, p in norm if e == "out_of_scope"]
+    labels = sorted({e for _, e, _ in norm})
+    f1s = []
+    for label in labels:
+        tp = sum(1 for _, e, p in norm if e == label and p == label)
+        fp = sum(1 for _, e, p in norm if e != label and p == label)
+        fn = sum(1 for _, e, p in norm if e == label and p != label)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    errors = [(t, e, p) for t, e, p in norm if e != p]
+    return Report(
+        total=len(norm),
+        in_scope_accuracy=sum(e == p for e, p in in_scope) / max(len(in_scope), 1),
+        out_of_scope_recall=sum(p == "out_of_scope" for _, p in oos) / max(len(oos), 1),
+        macro_f1=sum(f1s) / max(len(f1s), 1),
+        confusions=Counter((e, p) for _, e, p in errors),
+        errors=errors,
+    )
+
+
+async def evaluate(model: Path, examples: list[tuple[str, str]] | None = None) -> Report:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    examples = examples or load_examples()
+    pairs = []
+    for text, expected in examples:
+        parsed = await agent.parse_message(text)
+        pairs.append((text, expected, full_intent(parsed)))
+    return score(pairs)
+
+
+def main() -> None:
+    from bot.model_cache import ensure_model
+
+    model = Path(sys.argv[1]) if len(sys.argv) > 1 else ensure_model()
+    report = asyncio.run(evaluate(model))
+    print(report.render())
+    print("errors:")
+    for text, expected, predicted in report.errors:
+        print(f"  [{expected} -> {predicted}] {text}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The context package an agent receives: complete, redacted, and valid against schema v1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from actions.handoff_package import build_package
+from bot.handoff import package_errors
+
+
+def user(text: str, intent: str, confidence: float = 0.9, ts: float = 1.0,
+         response_key: str | None = None) -> dict[str, Any]:
+    parse: dict[str, Any] = {"intent": {"name": intent, "confidence": confidence}}
+    if response_key:
+        parse["response_selector"] = {"faq": {"response": {"intent_response_key": response_key}}}
+    return {"event": "user", "text": text, "timestamp": ts, "parse_data": parse}
+
+
+def bot(text: str, ts: float = 1.5) -> dict[str, Any]:
+    return {"event": "bot", "text": text, "timestamp": ts}
+
+
+EVENTS = [
+    {"event": "session_started", "timestamp": 0.5},
+    user("hi", "greet", ts=1),
+    bot("Hi! I'm Northwind Goods' automated assistant"),
+    user("where is my order 482913, mail jane.doe@example.com", "order_status", 0.97, ts=2),
+    bot("Sorry, I couldn't verify that order"),
+    user("how long does shipping take", "faq", 0.8, ts=3, response_key="faq/shipping_time"),
+    user("this is useless, my card 4111 1111 1111 1111 was charged twice!!", "complaint", 0.9, ts=4),
+    user("agent", "human_handoff", 1.0, ts=5),
+]
+
+
+def package(**overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = dict(
+        conversation_id="web:abc", channel="web", customer_id="web:abc", events=EVENTS,
+        slots={"order_id": "482913", "order_contact": "jane.doe@example.com",
+               "reset_attempts": [1.0], "handoff_offered": False},
+        steps_tried=["looked up order #482913: verification failed"],
+        trigger_kind="customer_request", trigger_detail="customer asked for a person",
+    )
+    args.update(overrides)
+    return build_package(**args)
+
+
+def test_package_is_valid_against_schema_v1() -> None:
+    assert package_errors(package()) == []
+
+
+def test_package_carries_the_customer_and_channel() -> None:
+    built = package()
+    assert built["schema_version"] == "1.0"
+    assert built["channel"] == "web"
+    assert built["customer"]["id"] == "web:abc"
+    assert built["customer"]["contact_hint"] == "j***@example.com"
+
+
+def test_transcript_is_complete_in_order_and_redacted() -> None:
+    transcript = package()["transcript"]
+    assert [line["role"] for line in transcript] == [
+        "customer", "bot", "customer", "bot", "customer", "customer", "customer"]
+    text = " ".join(line["text"] for line in transcript)
+    assert "4111 1111 1111 1111" not in text and "[card ****1111]" in text
+    assert "jane.doe@example.com" not in text
+
+
+def test_intent_tags_keep_faq_topics_and_best_confidence() -> None:
+    tags = {t["name"]: t for t in package()["intents"]}
+    assert tags["order_status"]["confidence"] == 0.97
+    assert "faq/shipping_time" in tags
+    assert tags["human_handoff"]["count"] == 1
+
+
+def test_summary_says_what_they_want_what_was_done_and_where_it_stopped() -> None:
+    summary = package()["summary"]
+    assert "status of an order" in summary["wants"]
+    assert "shipping time" in summary["wants"]
+    assert "verification failed" in summary["bot_did"]
+    assert '"agent"' in summary["stopped_at"]
+
+
+def test_only_customer_facing_slots_are_shared_and_redacted() -> None:
+    slots = package()["slots"]
+    assert slots == {"order_id": "482913", "order_contact": "j***@example.com"}
+
+
+def test_sentiment_reflects_a_conversation_turning_sour() -> None:
+    sentiment = package()["sentiment"]
+    assert sentiment["latest"] <= 0.0
+    assert sentiment["trend"] == "worsening"
+    assert len(sentiment["scores"]) == 5
+
+
+def test_only_the_current_session_is_packaged() -> None:
+    older = [user("old session message", "greet", ts=0.1), *EVENTS]
+    texts = [line["text"] for line in package(events=older)["transcript"]]
+    assert "old session message" not in texts
+
+
+@pytest.mark.parametrize("channel, expected", [("telegram", "telegram"), ("fax", "unknown")])
+def test_unknown_channels_are_labelled_unknown(channel: str, expected: str) -> None:
+    assert package(channel=channel)["channel"] == expected
