@@ -44,7 +44,7 @@ def create_app(settings: Settings, *, stores: Stores | None = None) -> web.Appli
     app[STORES_KEY] = stores
     app[ENGINE_KEY] = engine
 
-    for channel in (WebChatChannel(engine),):
+    for channel in (WebChatChannel(engine, allowed_origins=settings.webchat_allowed_origins),):
         channel.mount(app)
         engine.register(channel)
     app.router.add_get("/healthz", health)

@@ -57,6 +57,7 @@ class ConversationEngine:
         self._queues: dict[str, asyncio.Queue[tuple[InboundMessage, bool]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._retry_task: asyncio.Task[None] | None = None
+        self._answered: set[str] = set()
 
     # --- wiring ---------------------------------------------------------------------------
     def register(self, channel: Channel) -> None:
@@ -102,6 +103,7 @@ class ConversationEngine:
         queue = self._queues[conversation_id]
         while not queue.empty():
             message, retry = queue.get_nowait()
+            self._answered.discard(conversation_id)
             try:
                 await self._process(message, retry=retry)
             except Exception:  # one bad message must not stop the conversation's queue
@@ -109,6 +111,10 @@ class ConversationEngine:
                               conversation_id)
             finally:
                 queue.task_done()
+            if conversation_id not in self._answered:
+                # Nothing to say (kept during an outage, or Rasa chose silence): still end the
+                # turn so channels can clear their typing indicators.
+                await self._deliver(conversation_id, [])
         self._queues.pop(conversation_id, None)
         self._workers.pop(conversation_id, None)
 
@@ -208,7 +214,11 @@ class ConversationEngine:
         await self._stores.conversations.update(conversation_id, {"offered_buttons": offered})
         for m in messages:
             await self._record(conversation_id, m.role, m.text, message_id=m.message_id,
-                               buttons=[b.to_dict() for b in m.buttons])
+                               buttons=[b.to_dict() for b in m.buttons], image_url=m.image_url)
+        self._answered.add(conversation_id)
+        await self._deliver(conversation_id, messages)
+
+    async def _deliver(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
         state = await self._stores.conversations.get(conversation_id)
         channel = self._channels.get(state.get("channel", ""))
         if channel is None:
@@ -219,15 +229,19 @@ class ConversationEngine:
         except DeliveryFailed as exc:
             # Kept in the transcript; recorded so it is visible, never dropped silently.
             log.error("delivery to %s failed: %s", conversation_id, exc)
-            await self._record(conversation_id, "system", f"undelivered: {exc}",
-                               message_id=messages[-1].message_id + ":undelivered")
+            if messages:
+                await self._record(conversation_id, "system", f"undelivered: {exc}",
+                                   message_id=messages[-1].message_id + ":undelivered")
 
     async def _record(self, conversation_id: str, role: str, text: str, *, message_id: str,
-                      buttons: list[dict[str, str]] | None = None) -> None:
-        entry = {"id": message_id, "role": role, "text": redact(text, keep_contact=True),
-                 "ts": time.time()}
+                      buttons: list[dict[str, str]] | None = None,
+                      image_url: str | None = None) -> None:
+        entry: dict[str, Any] = {"id": message_id, "role": role,
+                                 "text": redact(text, keep_contact=True), "ts": time.time()}
         if buttons:
             entry["buttons"] = buttons
+        if image_url:
+            entry["image_url"] = image_url
         await self._stores.transcripts.append(conversation_id, entry,
                                               limit=self._settings.transcript_limit)
 

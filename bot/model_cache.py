@@ -52,7 +52,7 @@ def ensure_model(root: Path = ROOT, *, cache_dir: Path = DEFAULT_CACHE,
         print(f"==> model {target.name} restored from cache {cache_dir}", flush=True)
         return target
     rasa = rasa_bin or str(Path(sys.executable).parent / "rasa")
-    print(f"==> training the Rasa model (config, domain or data changed); log: var/logs/train.log",
+    print("==> training the Rasa model (config, domain or data changed); log: var/logs/train.log",
           flush=True)
     logs = root / "var" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -79,6 +79,9 @@ def quiet_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("PYTHONWARNINGS", "ignore")
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    # Custom pipeline components (bot.minilm_featurizer) are imported by module path.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     env.update(extra or {})
     return env
 

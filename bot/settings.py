@@ -46,6 +46,8 @@ class Settings:
     transcript_limit: int = 200
     pending_retry_interval_s: float = 5.0
     webchat_session_ttl_s: int = 30 * 24 * 3600
+    # Extra origins allowed to open the web chat websocket (the page's own origin always is).
+    webchat_allowed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +67,8 @@ class Settings:
                 env, "PENDING_RETRY_INTERVAL_S", cls.pending_retry_interval_s
             ),
             webchat_session_ttl_s=_int(env, "WEBCHAT_SESSION_TTL_S", cls.webchat_session_ttl_s),
+            webchat_allowed_origins=tuple(
+                o.strip() for o in env.get("WEBCHAT_ALLOWED_ORIGINS", "").split(",") if o.strip()),
         )
 
     def describe(self) -> str:

@@ -141,7 +141,7 @@ class Stack:
         for proc in self.processes:
             self.spawn(proc)
         try:
-            await asyncio.gather(*(self._wait_healthy(p, timeout_s) for p in self.processes))
+            await asyncio.gather(*(self.wait_healthy(p, timeout_s) for p in self.processes))
         except BaseException:
             self.stop()
             raise
@@ -153,7 +153,7 @@ class Stack:
                                       stderr=subprocess.STDOUT, start_new_session=True)
         print(f"    starting {proc.name} (pid {proc.popen.pid})", flush=True)
 
-    async def _wait_healthy(self, proc: Process, timeout_s: float) -> None:
+    async def wait_healthy(self, proc: Process, timeout_s: float = 120.0) -> None:
         started = time.monotonic()
         async with aiohttp.ClientSession() as http:
             while time.monotonic() - started < timeout_s:

@@ -5,10 +5,12 @@ Protocol (JSON text frames):
                     {"type": "message", "id": <client message id>, "text": "..."}
                     {"type": "button", "id": <client message id>, "payload": "/affirm", "title": "Yes"}
   server -> client  {"type": "session", "session": <token>, "history": [<entry>...]}
+                    (a reply may arrive both live and in a history: clients de-duplicate by id)
                     {"type": "ack", "id": ..., "duplicate": bool}
-                    {"type": "typing", "on": bool}
+                    {"type": "typing", "on": bool}   (off ends every turn, after its replies)
                     {"type": "message", "id", "role", "text", "buttons", "image_url", "ts"}
-                    {"type": "error", "code": ..., "text": ...}
+                    {"type": "error", "code": ..., "text": ..., "id": <refused message id>?}
+  The customer's own messages are echoed to their other open tabs as role "customer".
 
 The session token is an unguessable secret kept in the browser's localStorage: it maps to the
 conversation, so a reload (or a second tab) resumes the same conversation with its history. Client
@@ -17,7 +19,6 @@ message ids make resends after a reconnect harmless: a duplicate is acknowledged
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import secrets
@@ -60,9 +61,9 @@ class WebChatChannel:
     # --- delivery ------------------------------------------------------------------------
     async def deliver(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
         # No open socket is fine: the transcript keeps the reply and the next page load shows it.
-        frames = [{"type": "typing", "on": False}] + [
-            {"type": "message", **m.to_dict()} for m in messages
-        ]
+        # typing-off closes the batch, so a client knows every reply of this turn has arrived.
+        frames = [{"type": "message", **m.to_dict()} for m in messages]
+        frames.append({"type": "typing", "on": False})
         for ws in list(self._sockets.get(conversation_id, ())):
             for frame in frames:
                 await _send(ws, frame)
@@ -74,7 +75,10 @@ class WebChatChannel:
             return True  # not a browser (tests, curl); browsers always send Origin on websockets
         if origin.rstrip("/") in self._allowed_origins:
             return True
-        return origin.rstrip("/") == f"{request.scheme}://{request.host}"
+        # Behind a TLS-terminating proxy the browser's origin is https while we see http.
+        scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+        host = request.headers.get("X-Forwarded-Host", request.host)
+        return origin.rstrip("/") == f"{scheme}://{host}"
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         if not self._origin_allowed(request):
@@ -104,17 +108,23 @@ class WebChatChannel:
                 elif kind in ("message", "button"):
                     if _rate_limited(recent):
                         await _error(ws, "rate_limited",
-                                     "You're sending messages very fast. Please wait a moment.")
+                                     "You're sending messages very fast. Please wait a moment.",
+                                     message_id=str(data.get("id") or "")[:100] or None)
                         continue
                     await self._inbound(ws, conversation_id, data)
                 else:
                     await _error(ws, "bad_frame", f"Unknown frame type {kind!r}.")
         finally:
             if conversation_id is not None:
-                self._sockets[conversation_id].discard(ws)
-                if not self._sockets[conversation_id]:
-                    del self._sockets[conversation_id]
+                self._forget(conversation_id, ws)
         return ws
+
+    def _forget(self, conversation_id: str, ws: web.WebSocketResponse) -> None:
+        sockets = self._sockets.get(conversation_id)
+        if sockets is not None:
+            sockets.discard(ws)
+            if not sockets:
+                del self._sockets[conversation_id]
 
     async def _hello(self, ws: web.WebSocketResponse, token: Any,
                      previous: str | None) -> str:
@@ -128,7 +138,7 @@ class WebChatChannel:
                 conversation_id, {"channel": self.name, "customer_id": conversation_id})
         await stores.sessions.put(token, conversation_id, ttl_s=ttl)  # sliding expiry
         if previous is not None and previous != conversation_id:
-            self._sockets[previous].discard(ws)
+            self._forget(previous, ws)
         self._sockets[conversation_id].add(ws)
         history = await stores.transcripts.recent(conversation_id, limit=HISTORY_LIMIT)
         await _send(ws, {"type": "session", "session": token, "history": history})
@@ -141,7 +151,7 @@ class WebChatChannel:
             await _error(ws, "bad_frame", "Message id missing.")
             return
         is_button = data.get("type") == "button"
-        text = str(data.get("title") if is_button else data.get("text") or "")
+        text = str((data.get("title") if is_button else data.get("text")) or "")
         message = InboundMessage(
             channel=self.name,
             conversation_id=conversation_id,
@@ -154,7 +164,11 @@ class WebChatChannel:
         accepted = await self._engine.accept(message)
         await _send(ws, {"type": "ack", "id": client_id, "duplicate": not accepted})
         if accepted:
+            echo = {"type": "message", "id": message.platform_message_id, "role": "customer",
+                    "text": text, "buttons": [], "image_url": None, "ts": message.received_at}
             for peer in list(self._sockets.get(conversation_id, ())):
+                if peer is not ws:  # the customer's other tabs show what they said, too
+                    await _send(peer, echo)
                 await _send(peer, {"type": "typing", "on": True})
 
 
@@ -177,5 +191,9 @@ async def _send(ws: web.WebSocketResponse, frame: dict[str, Any]) -> None:
         log.debug("websocket send failed: %s", exc)
 
 
-async def _error(ws: web.WebSocketResponse, code: str, text: str) -> None:
-    await _send(ws, {"type": "error", "code": code, "text": text})
+async def _error(ws: web.WebSocketResponse, code: str, text: str, *,
+                 message_id: str | None = None) -> None:
+    frame: dict[str, Any] = {"type": "error", "code": code, "text": text}
+    if message_id:
+        frame["id"] = message_id  # which message was refused, so the client does not resend it
+    await _send(ws, frame)

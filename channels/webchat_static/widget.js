@@ -25,7 +25,6 @@
   var BACKOFF_MAX_MS = 10000;
   var TYPING_SAFETY_MS = 35000;       // > the gateway's Rasa timeout; never leave dots forever
   var RESEND_AFTER_MS = 10000;        // an unacked message on a live socket is sent again
-  var BATCH_WINDOW_MS = 1500;         // messages right after typing:off belong to one reply
   var NEAR_BOTTOM_PX = 96;
   var ROLES = { customer: 1, bot: 1, agent: 1, system: 1 };
   var LABELS = { agent: 'Support agent', system: 'System' };
@@ -274,7 +273,12 @@
       return;  // already shown (e.g. in the history of this same connection)
     }
     var role = ROLES[frame.role] ? frame.role : 'bot';
-    if (role !== 'customer' && live && Date.now() > batchUntil) disableAllChoices();
+    if (role !== 'customer' && live) {
+      // The first message of a new reply replaces the options offered before (the server keeps
+      // only the latest reply's buttons); messages of the same reply keep each other's.
+      if (batchClosed) disableAllChoices();
+      batchClosed = false;
+    }
     var clientId = role === 'customer' ? clientIdOf(frame.id) : null;
     if (clientId && log.querySelector('li[data-client-id="' + cssEscape(clientId) + '"]')) return;
     var li = buildMessage({ id: frame.id, role: role, text: frame.text, buttons: frame.buttons,
@@ -363,7 +367,7 @@
   var attempt = 0;
   var everConnected = false;
   var reconnectTimer = null;
-  var batchUntil = 0;
+  var batchClosed = true;     // typing:off (or a customer message) ends the current reply
   var earlyFrames = [];       // message frames that beat the session frame on a new socket
   var sentAt = {};            // client id -> last transmit time (this page only)
 
@@ -462,6 +466,7 @@
         everConnected = true;
         setStatus('online');
         hideTyping();
+        batchClosed = true;
         renderHistory(frame.history);
         earlyFrames.splice(0).forEach(function (f) { renderServerMessage(f, true); });
         flushOutbox(false);
@@ -470,14 +475,8 @@
         onAck(String(frame.id));
         break;
       case 'typing':
-        if (frame.on) {
-          showTyping();
-        } else {
-          hideTyping();
-          // A reply is about to follow: it replaces whatever options were offered before.
-          disableAllChoices();
-          batchUntil = Date.now() + BATCH_WINDOW_MS;
-        }
+        batchClosed = true;
+        if (frame.on) showTyping(); else hideTyping();
         break;
       case 'message':
         if (!ready) { earlyFrames.push(frame); break; }
@@ -506,7 +505,7 @@
   // --- sending --------------------------------------------------------------------------------
   function queueOutgoing(item) {
     outboxAdd(item);
-    batchUntil = 0;
+    batchClosed = true;
     renderOutgoing(item);
     transmit(item);
   }

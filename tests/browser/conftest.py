@@ -44,6 +44,11 @@ def widget_replies(text: str) -> Reply:
         return [{"text": "What's your order number?"}]
     if text == "track":
         return [{"text": TRACKING_REPLY}]
+    if text == "options":  # one reply of two messages: the options come first
+        return [{"text": "Here is what I can do.", "buttons": [
+                    {"title": "Start a return", "payload": "/start_return"},
+                    {"title": "Delivery times", "payload": "/delivery_times"}]},
+                {"text": "Or just type your question."}]
     return [{"text": f"You said: {text}"}]
 
 

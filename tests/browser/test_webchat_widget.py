@@ -100,6 +100,19 @@ async def test_a_newer_bot_message_disables_older_buttons(chat: ChatPage,
         await expect(button).to_be_enabled()
 
 
+async def test_options_stay_usable_when_their_reply_has_more_messages(
+        chat: ChatPage, gateway: Gateway) -> None:
+    await chat.open()
+    await chat.send("options")
+    await expect(chat.message_with("bot", "Or just type your question.")).to_be_visible(
+        timeout=REPLY_TIMEOUT_MS)
+    await expect(chat.typing).to_be_hidden()
+    buttons = chat.message_with("bot", "Here is what I can do.").get_by_test_id("msg-button")
+    await expect(buttons).to_have_count(2)
+    for button in await buttons.all():
+        await expect(button).to_be_enabled()
+
+
 async def test_reload_restores_the_same_conversation(chat: ChatPage, gateway: Gateway) -> None:
     await chat.open()
     await chat.send("hello")

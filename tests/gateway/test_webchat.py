@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.gateway.conftest import Gateway
 
@@ -32,8 +33,8 @@ async def test_typing_indicator_is_shown_while_the_bot_works(open_chat: Any, gat
     await chat.hello()
     await chat.say("hi")
     assert (await chat.next("typing"))["on"] is True
-    assert (await chat.next("typing"))["on"] is False
     await chat.reply()
+    assert (await chat.next("typing"))["on"] is False
 
 
 async def test_resent_message_id_is_answered_once(open_chat: Any, gateway: Gateway) -> None:
@@ -141,7 +142,38 @@ async def test_replies_reach_every_tab_of_the_conversation(open_chat: Any) -> No
     tab2 = await open_chat()
     await tab2.hello(tab1.session)
     await tab1.say("both tabs")
-    assert (await tab1.reply())["text"] == (await tab2.reply())["text"] == "You said: both tabs"
+    assert (await tab1.reply())["text"] == "You said: both tabs"
+    echo, answer = await tab2.reply(), await tab2.reply()
+    assert (echo["role"], echo["text"]) == ("customer", "both tabs")
+    assert (answer["role"], answer["text"]) == ("bot", "You said: both tabs")
+
+
+async def test_turn_without_a_reply_still_ends_the_typing_indicator(
+        open_chat: Any, gateway: Gateway) -> None:
+    gateway.rasa.replies = lambda text: []
+    chat = await open_chat()
+    await chat.hello()
+    await chat.say("silence please")
+    assert (await chat.next("typing"))["on"] is True
+    assert (await chat.next("typing"))["on"] is False
+
+
+async def test_button_frame_without_title_sends_no_placeholder_text(
+        open_chat: Any, gateway: Gateway) -> None:
+    chat = await open_chat()
+    await chat.hello()
+    await chat.ws.send_json({"type": "button", "id": "b1", "payload": "/not_offered"})
+    await chat.reply()
+    assert gateway.rasa.texts() == []  # empty text is answered by the gateway, not Rasa
+
+
+async def test_flooding_is_refused_with_the_message_id(open_chat: Any) -> None:
+    chat = await open_chat()
+    await chat.hello()
+    for i in range(21):
+        await chat.say(f"spam {i}", msg_id=f"m{i}")
+    error = await chat.next("error")
+    assert (error["code"], error["id"]) == ("rate_limited", "m20")
 
 
 async def test_frames_before_hello_are_refused(open_chat: Any) -> None:
@@ -167,6 +199,15 @@ async def test_foreign_origin_cannot_open_the_websocket(gateway: Gateway) -> Non
             assert exc.status == 403
         else:
             raise AssertionError("handshake from a foreign origin succeeded")
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "https://shop.example", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "shop.example"},
+])
+async def test_same_origin_behind_a_tls_proxy_is_allowed(gateway: Gateway, headers: dict[str, str]) -> None:
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(f"{gateway.url}/webchat/ws", headers=headers)
+        await ws.close()
 
 
 async def test_widget_page_is_served(gateway: Gateway) -> None:

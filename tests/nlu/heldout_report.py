@@ -78,24 +78,50 @@ def score(pairs: list[tuple[str, str, str]]) -> Report:
     )
 
 
-async def evaluate(model: Path, examples: list[tuple[str, str]] | None = None) -> Report:
+def raw_top(parsed: dict) -> tuple[str, float]:
+    """The best intent before the FallbackClassifier, with its confidence (for threshold sweeps)."""
+    ranking = [r for r in parsed.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+    if not ranking:
+        return full_intent(parsed), float((parsed.get("intent") or {}).get("confidence") or 0)
+    best = ranking[0]
+    name = full_intent({**parsed, "intent": best})
+    return name, float(best.get("confidence") or 0)
+
+
+async def parse_all(model: Path, examples: list[tuple[str, str]]) -> list[tuple[str, str, dict]]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))
-    examples = examples or load_examples()
-    pairs = []
-    for text, expected in examples:
-        parsed = await agent.parse_message(text)
-        pairs.append((text, expected, full_intent(parsed)))
-    return score(pairs)
+    return [(text, expected, await agent.parse_message(text)) for text, expected in examples]
+
+
+async def evaluate(model: Path, examples: list[tuple[str, str]] | None = None) -> Report:
+    parsed = await parse_all(model, examples or load_examples())
+    return score([(text, expected, full_intent(p)) for text, expected, p in parsed])
+
+
+def sweep(parsed: list[tuple[str, str, dict]], thresholds: list[float]) -> list[str]:
+    lines = []
+    for threshold in thresholds:
+        pairs = []
+        for text, expected, p in parsed:
+            name, confidence = raw_top(p)
+            pairs.append((text, expected, name if confidence >= threshold else "nlu_fallback"))
+        r = score(pairs)
+        lines.append(f"  threshold {threshold:.2f}: in-scope accuracy {r.in_scope_accuracy:.3f}, "
+                     f"out_of_scope recall {r.out_of_scope_recall:.3f}, macro-F1 {r.macro_f1:.3f}")
+    return lines
 
 
 def main() -> None:
     from bot.model_cache import ensure_model
 
     model = Path(sys.argv[1]) if len(sys.argv) > 1 else ensure_model()
-    report = asyncio.run(evaluate(model))
+    parsed = asyncio.run(parse_all(model, load_examples()))
+    report = score([(text, expected, full_intent(p)) for text, expected, p in parsed])
     print(report.render())
+    print("FallbackClassifier threshold sweep (the model's configured threshold is in config.yml):")
+    print("\n".join(sweep(parsed, [0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8])))
     print("errors:")
     for text, expected, predicted in report.errors:
         print(f"  [{expected} -> {predicted}] {text}")

@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed for humans, never asserted in tests."""
