@@ -4,7 +4,8 @@ every configured channel."""
 from __future__ import annotations
 
 import logging
-from typing import AsyncIterator
+import os
+from typing import AsyncIterator, Mapping
 
 from aiohttp import web
 
@@ -13,7 +14,7 @@ from bot.handoff import HandoffDesk, handoff_app
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from bot.stores import Stores, memory_stores, redis_stores
-from channels.webchat import WebChatChannel
+from channels.registry import build_channels
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,8 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "stores": request.app[STORES_KEY].kind})
 
 
-def create_app(settings: Settings, *, stores: Stores | None = None) -> web.Application:
+def create_app(settings: Settings, *, stores: Stores | None = None,
+               env: Mapping[str, str] | None = None) -> web.Application:
     stores = stores or build_stores(settings)
     desk = HandoffDesk(stores)
     rasa = RasaClient(base_url=settings.rasa_url, token=settings.rasa_token,
@@ -44,7 +46,8 @@ def create_app(settings: Settings, *, stores: Stores | None = None) -> web.Appli
     app[STORES_KEY] = stores
     app[ENGINE_KEY] = engine
 
-    for channel in (WebChatChannel(engine, allowed_origins=settings.webchat_allowed_origins),):
+    channels = build_channels(engine, settings, os.environ if env is None else env)
+    for channel in channels:
         channel.mount(app)
         engine.register(channel)
     app.router.add_get("/healthz", health)
@@ -52,10 +55,14 @@ def create_app(settings: Settings, *, stores: Stores | None = None) -> web.Appli
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await rasa.open()
+        for channel in channels:
+            await channel.start()
         engine.start()
         log.info("%s", settings.describe())
         yield
         await engine.close()
+        for channel in channels:
+            await channel.close()
         await rasa.close()
         await stores.close()
 

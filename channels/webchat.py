@@ -55,6 +55,14 @@ class WebChatChannel:
         app.router.add_get("/webchat/ws", self._websocket)
         app.router.add_static("/webchat/static/", STATIC_DIR, show_index=False)
 
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        for sockets in list(self._sockets.values()):
+            for ws in list(sockets):
+                await ws.close()
+
     async def _page(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC_DIR / "index.html")
 

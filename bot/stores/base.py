@@ -4,7 +4,7 @@ in-process and Redis implementations behave identically (the store tests run aga
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, AsyncContextManager, Awaitable, Callable, Protocol
 
 from bot.messages import InboundMessage
 
@@ -68,6 +68,13 @@ class HandoffCaseStore(Protocol):
     async def queued(self) -> list[str]: ...
 
 
+class ConversationLock(Protocol):
+    """Mutual exclusion per conversation, so one conversation is handled one message at a time
+    even across gateway instances (with Redis)."""
+
+    def hold(self, conversation_id: str) -> AsyncContextManager[None]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Stores:
     kind: str
@@ -77,4 +84,5 @@ class Stores:
     conversations: ConversationStore
     pending: PendingStore
     cases: HandoffCaseStore
+    locks: ConversationLock
     close: Callable[[], Awaitable[None]]

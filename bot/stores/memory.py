@@ -3,10 +3,12 @@ installed. State lives as long as the gateway process."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
 from collections import OrderedDict, defaultdict
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
 
 from bot.messages import InboundMessage
 from bot.stores.base import Stores
@@ -120,6 +122,25 @@ class MemoryHandoffCaseStore:
         return list(self._queue)
 
 
+class MemoryConversationLock:
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = defaultdict(int)
+
+    @asynccontextmanager
+    async def hold(self, conversation_id: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        self._users[conversation_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[conversation_id] -= 1
+            if not self._users[conversation_id]:  # forget idle conversations
+                del self._users[conversation_id]
+                self._locks.pop(conversation_id, None)
+
+
 def memory_stores() -> Stores:
     async def close() -> None:
         return None
@@ -132,5 +153,6 @@ def memory_stores() -> Stores:
         conversations=MemoryConversationStore(),
         pending=MemoryPendingStore(),
         cases=MemoryHandoffCaseStore(),
+        locks=MemoryConversationLock(),
         close=close,
     )

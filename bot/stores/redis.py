@@ -3,8 +3,11 @@ one prefix; each store's key layout is documented where it is built."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any
+import secrets
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
 
 from redis.asyncio import Redis
 
@@ -137,6 +140,37 @@ class RedisHandoffCaseStore:
         return [_s(c) for c in await self._r.lrange(self._p + "queue", 0, -1)]
 
 
+class RedisConversationLock:
+    """SET NX PX with a random token; released only by its holder (compare-and-delete in Lua), and
+    renewed while held so a long Rasa turn does not lose it. If a holder dies, the lock expires."""
+
+    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+    _RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+              "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0")
+
+    def __init__(self, redis: Redis, prefix: str, *, ttl_ms: int = 30_000) -> None:
+        self._r, self._p, self._ttl_ms = redis, prefix + "lock:", ttl_ms
+
+    @asynccontextmanager
+    async def hold(self, conversation_id: str) -> AsyncIterator[None]:
+        key, token = self._p + conversation_id, secrets.token_hex(16)
+        delay = 0.005
+        while not await self._r.set(key, token, nx=True, px=self._ttl_ms):
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        renew = asyncio.create_task(self._keep(key, token))
+        try:
+            yield
+        finally:
+            renew.cancel()
+            await self._r.eval(self._RELEASE, 1, key, token)
+
+    async def _keep(self, key: str, token: str) -> None:
+        while True:
+            await asyncio.sleep(self._ttl_ms / 3000)
+            await self._r.eval(self._RENEW, 1, key, token, self._ttl_ms)
+
+
 def _s(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -155,5 +189,6 @@ def redis_stores(url: str, *, prefix: str = "helpdesk:") -> Stores:
         conversations=RedisConversationStore(redis, prefix),
         pending=RedisPendingStore(redis, prefix),
         cases=RedisHandoffCaseStore(redis, prefix),
+        locks=RedisConversationLock(redis, prefix),
         close=close,
     )

@@ -129,3 +129,46 @@ async def test_redis_state_is_shared_between_two_gateway_instances(redis_prefix:
     finally:
         await first.close()
         await second.close()
+
+
+async def test_conversation_lock_serialises_one_conversation(stores: Stores) -> None:
+    inside, overlaps = 0, 0
+
+    async def critical() -> None:
+        nonlocal inside, overlaps
+        async with stores.locks.hold("c1"):
+            inside += 1
+            overlaps += inside > 1
+            await asyncio.sleep(0.02)
+            inside -= 1
+
+    await asyncio.gather(*(critical() for _ in range(5)))
+    assert overlaps == 0
+
+
+async def test_conversation_lock_does_not_block_other_conversations(stores: Stores) -> None:
+    async with stores.locks.hold("c1"):
+        await asyncio.wait_for(_enter_and_leave(stores, "c2"), timeout=1)
+
+
+async def _enter_and_leave(stores: Stores, conversation_id: str) -> None:
+    async with stores.locks.hold(conversation_id):
+        pass
+
+
+async def test_redis_lock_is_exclusive_across_two_gateway_instances(redis_prefix: str) -> None:
+    first, second = (redis_stores(REDIS_URL, prefix=redis_prefix) for _ in range(2))
+    order: list[str] = []
+
+    async def hold(stores: Stores, name: str) -> None:
+        async with stores.locks.hold("shared"):
+            order.append(f"{name} in")
+            await asyncio.sleep(0.1)
+            order.append(f"{name} out")
+
+    try:
+        await asyncio.gather(hold(first, "a"), hold(second, "b"))
+    finally:
+        await first.close()
+        await second.close()
+    assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])

@@ -1,0 +1,99 @@
+"""Shared outbound helpers for platform channels: sending with retries, splitting long text, and
+SMS segment counting."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from typing import Awaitable, Callable, TypeVar
+
+from channels.base import DeliveryFailed
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class RetryableSendError(Exception):
+    """The platform may accept the same send later (429, 5xx, timeout)."""
+
+    def __init__(self, reason: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+
+
+class PermanentSendError(Exception):
+    """The platform refused the send for good (bad token, unknown chat, blocked bot)."""
+
+
+async def send_with_retry(send: Callable[[], Awaitable[T]], *, what: str, attempts: int = 4,
+                          base_delay_s: float = 0.5, max_delay_s: float = 30.0) -> T:
+    """Run `send`, retrying RetryableSendError with exponential backoff (honouring retry-after);
+    raise DeliveryFailed when attempts run out or the error is permanent."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await send()
+        except PermanentSendError as exc:
+            log.error("%s refused permanently: %s", what, exc)
+            raise DeliveryFailed(f"{what}: {exc}") from exc
+        except RetryableSendError as exc:
+            if attempt == attempts:
+                log.error("%s failed after %d attempts: %s", what, attempts, exc)
+                raise DeliveryFailed(f"{what}: {exc} (after {attempts} attempts)") from exc
+            delay = exc.retry_after_s if exc.retry_after_s is not None else (
+                base_delay_s * 2 ** (attempt - 1) * (1 + random.random() / 4))
+            delay = min(delay, max_delay_s)
+            log.warning("%s attempt %d failed (%s); retrying in %.2fs", what, attempt, exc, delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split text into chunks of at most `limit` characters, preferring paragraph, then line, then
+    sentence, then word boundaries; a single over-long word is cut hard."""
+    if limit <= 0:
+        raise ValueError("limit must be positive")
+    text = text.strip()
+    chunks: list[str] = []
+    while len(text) > limit:
+        window = text[: limit + 1]
+        cut = -1
+        for pattern in (r"\n\s*\n", r"\n", r"(?<=[.!?])\s", r"\s"):
+            matches = [m.start() for m in re.finditer(pattern, window) if 0 < m.start() <= limit]
+            if matches:
+                cut = matches[-1]
+                break
+        if cut <= 0:
+            cut = limit
+        chunks.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        chunks.append(text)
+    return chunks
+
+
+# GSM 03.38 basic character set and the extension table (each extension char costs two septets).
+_GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def sms_encoding(text: str) -> str:
+    """'GSM-7' when every character is in the GSM alphabet, else 'UCS-2'."""
+    return "GSM-7" if all(c in _GSM7_BASIC or c in _GSM7_EXTENDED for c in text) else "UCS-2"
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS segments carriers bill for this body (160/153 GSM-7 septets, 70/67 UCS-2 units)."""
+    if sms_encoding(text) == "GSM-7":
+        units = sum(2 if c in _GSM7_EXTENDED else 1 for c in text)
+        single, multi = 160, 153
+    else:
+        units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)  # astral chars are surrogate pairs
+        single, multi = 70, 67
+    if units <= single:
+        return 1
+    return -(-units // multi)
