@@ -1,11 +1,13 @@
 """Training the Rasa model only when its inputs changed.
 
-The model is keyed by a hash of config.yml, domain.yml and every file under data/. A trained model
+The model is keyed by a hash of config.yml, domain.yml, every file under data/, the custom
+featurizer and the training arguments. A trained model
 is kept in the cache directory (default ~/.cache/helpdesk-assistant/models) and copied into models/,
 so a fresh clone on the same machine, CI included, reuses it instead of training again."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -21,14 +23,20 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = Path(os.environ.get("MODEL_CACHE_DIR", Path.home() / ".cache" / "helpdesk-assistant" / "models"))
 
 
+# Dialogue is mostly rules and forms; light story augmentation keeps TED training short on 2 cores
+# without losing the stitched-story variety it needs.
+TRAIN_ARGS = ("--augmentation", "10")
+
+
 def training_inputs(root: Path = ROOT) -> list[Path]:
-    files = [root / "config.yml", root / "domain.yml"]
+    # The custom featurizer's code shapes the model as much as config.yml does.
+    files = [root / "config.yml", root / "domain.yml", root / "bot" / "minilm_featurizer.py"]
     files += sorted(p for p in (root / "data").rglob("*") if p.is_file())
     return files
 
 
 def model_hash(root: Path = ROOT) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(" ".join(TRAIN_ARGS).encode() + b"\0")
     for path in training_inputs(root):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
@@ -41,7 +49,15 @@ def model_path(root: Path = ROOT) -> Path:
 
 def ensure_model(root: Path = ROOT, *, cache_dir: Path = DEFAULT_CACHE,
                  rasa_bin: str | None = None) -> Path:
-    """Return the trained model for the current inputs, training it first if needed."""
+    """Return the trained model for the current inputs, training it first if needed. Concurrent
+    callers (two terminals, parallel test sessions) wait for one training instead of racing."""
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    with open(root / "models" / ".train.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_model_locked(root, cache_dir=cache_dir, rasa_bin=rasa_bin)
+
+
+def _ensure_model_locked(root: Path, *, cache_dir: Path, rasa_bin: str | None) -> Path:
     target = model_path(root)
     if target.exists():
         return target
@@ -61,9 +77,7 @@ def ensure_model(root: Path = ROOT, *, cache_dir: Path = DEFAULT_CACHE,
         result = subprocess.run(
             [rasa, "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
              "--out", "models", "--fixed-model-name", target.name.removesuffix(".tar.gz"),
-             # Dialogue is mostly rules and forms; light story augmentation keeps TED training
-             # short on 2 cores without losing the stitched-story variety it needs.
-             "--augmentation", "10"],
+             *TRAIN_ARGS],
             cwd=root, stdout=out, stderr=subprocess.STDOUT, env=quiet_env(),
         )
     if result.returncode != 0 or not target.exists():

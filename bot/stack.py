@@ -228,6 +228,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     try:
         asyncio.run(_run())
+    except KeyboardInterrupt:
+        print("\n==> interrupted; everything started so far was stopped", flush=True)
     except (RuntimeError, TimeoutError) as exc:
         print(f"!! {exc}", file=sys.stderr)
         raise SystemExit(1) from None

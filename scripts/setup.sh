@@ -26,7 +26,7 @@ PY
 echo "==> installing Python dependencies into $VENV (first time takes a few minutes)"
 start=$(date +%s)
 [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
-pip_quiet=(--disable-pip-version-check --no-input --progress-bar off)
+pip_quiet=(--quiet --disable-pip-version-check --no-input --progress-bar off)
 "$VENV/bin/python" -m pip install "${pip_quiet[@]}" --no-deps -r requirements/lock.txt
 "$VENV/bin/python" -m pip install "${pip_quiet[@]}" --no-deps --ignore-requires-python -r requirements/rasa.txt
 "$VENV/bin/rasa" --version >/dev/null
