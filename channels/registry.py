@@ -3,6 +3,7 @@ environment. Adding a channel is one module plus one entry here."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -28,8 +29,24 @@ def _webchat(settings: Settings) -> Builder:
     return lambda engine, env: WebChatChannel(engine, allowed_origins=settings.webchat_allowed_origins)
 
 
+def _lazy(module: str) -> Builder:
+    """Import a platform module only when its channel is on, so an unused platform library is
+    never loaded."""
+
+    def build(engine: ConversationEngine, env: Mapping[str, str]) -> Channel:
+        return importlib.import_module(module).build(engine, env)  # type: ignore[no-any-return]
+
+    return build
+
+
 def specs(settings: Settings) -> list[ChannelSpec]:
-    return [ChannelSpec("web", (), _webchat(settings))]
+    return [
+        ChannelSpec("web", (), _webchat(settings)),
+        ChannelSpec("slack", ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"), _lazy("channels.slack")),
+        ChannelSpec("telegram", ("TELEGRAM_BOT_TOKEN",), _lazy("channels.telegram")),
+        ChannelSpec("sms", ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL"),
+                    _lazy("channels.sms")),
+    ]
 
 
 def build_channels(engine: ConversationEngine, settings: Settings,

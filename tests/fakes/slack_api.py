@@ -1,0 +1,273 @@
+"""A fake Slack for the real slack_sdk and slack-bolt code to talk to over loopback.
+
+FakeSlackApi is the Web API (auth.test, chat.postMessage, chat.update): it records every call,
+checks the bot token and Slack's block limits like the real API does, and can be told to fail the
+next calls (429 with Retry-After, 5xx, API errors). SlackSender plays Slack's side of the Events
+API and interactivity: signed event callbacks (with retry headers) and button presses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import quote
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+TOKEN = "xoxb-test-token"
+SIGNING_SECRET = "test-signing-secret"
+TEAM = "T0001"
+CUSTOMER = "UCUSTOMER"
+DM_CHANNEL = "D0DM0001"
+SUPPORT_CHANNEL = "CSUPPORT"  # listed in SLACK_CHANNELS: every message is for the bot
+OTHER_CHANNEL = "COTHER"  # not listed: only @mentions (and threads the bot is in)
+
+Signature = Literal["valid", "invalid", "missing", "stale"]
+_ts = itertools.count(100)
+
+
+def next_ts() -> str:
+    return f"1710000000.{next(_ts):06d}"
+
+
+# --- event payloads, as Slack sends them ------------------------------------------------------
+def dm(text: str, *, user: str = CUSTOMER, ts: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"type": "message", "channel": DM_CHANNEL, "channel_type": "im", "user": user,
+            "text": text, "ts": ts or next_ts(), "team": TEAM, **extra}
+
+
+def channel_message(text: str, *, channel: str = SUPPORT_CHANNEL, user: str = CUSTOMER,
+                    ts: str | None = None, thread_ts: str | None = None,
+                    **extra: Any) -> dict[str, Any]:
+    event = {"type": "message", "channel": channel, "channel_type": "channel", "user": user,
+             "text": text, "ts": ts or next_ts(), "team": TEAM, **extra}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def mention(text: str, *, channel: str = OTHER_CHANNEL, user: str = CUSTOMER,
+            ts: str | None = None, thread_ts: str | None = None) -> dict[str, Any]:
+    event = {"type": "app_mention", "channel": channel, "user": user,
+             "text": f"<@UBOT> {text}", "ts": ts or next_ts(), "team": TEAM}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+# --- the sender -------------------------------------------------------------------------------
+@dataclass
+class SlackSender:
+    http: aiohttp.ClientSession
+    url: str
+
+    async def post(self, body: str, *, content_type: str, signature: Signature = "valid",
+                   headers: dict[str, str] | None = None) -> tuple[int, str]:
+        all_headers = {"Content-Type": content_type, **signature_headers(body, signature),
+                       **(headers or {})}
+        async with self.http.post(f"{self.url}/slack/events", data=body.encode(),
+                                  headers=all_headers) as resp:
+            return resp.status, await resp.text()
+
+    async def send(self, event: dict[str, Any], *, event_id: str | None = None,
+                   retry_num: int | None = None, signature: Signature = "valid") -> int:
+        """Deliver one Events API callback; returns the HTTP status the gateway answered."""
+        envelope = {"token": "legacy-verification-token", "team_id": TEAM, "api_app_id": "A0APP",
+                    "type": "event_callback", "event": event,
+                    "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+                    "event_time": int(time.time())}
+        headers = ({"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+                   if retry_num else None)
+        status, _ = await self.post(json.dumps(envelope), content_type="application/json",
+                                    signature=signature, headers=headers)
+        return status
+
+    async def press(self, posted: ApiCall, index: int = 0, *, user: str = CUSTOMER,
+                    signature: Signature = "valid") -> int:
+        """Press button `index` of a message the bot posted, as Slack's interactivity does."""
+        message = posted.result["message"]
+        actions = next(b for b in message["blocks"] if b["type"] == "actions")
+        button = actions["elements"][index]
+        channel = posted.body["channel"]
+        container = {"type": "message", "message_ts": message["ts"], "channel_id": channel,
+                     "is_ephemeral": False}
+        if "thread_ts" in message:
+            container["thread_ts"] = message["thread_ts"]
+        payload = {
+            "type": "block_actions", "api_app_id": "A0APP", "token": "legacy-verification-token",
+            "team": {"id": TEAM, "domain": "acme"}, "user": {"id": user, "team_id": TEAM},
+            "container": container, "channel": {"id": channel, "name": "support"},
+            "message": message, "trigger_id": "123.456.abc",
+            "response_url": "https://hooks.slack.com/actions/T0001/1/abc",
+            "actions": [{"type": "button", "action_id": button["action_id"],
+                         "block_id": actions["block_id"], "text": button["text"],
+                         "value": button["value"], "action_ts": f"{time.time():.6f}"}],
+        }
+        body = quote(json.dumps(payload), safe="")
+        status, _ = await self.post(f"payload={body}",
+                                    content_type="application/x-www-form-urlencoded",
+                                    signature=signature)
+        return status
+
+
+def signature_headers(body: str, signature: Signature) -> dict[str, str]:
+    if signature == "missing":
+        return {}
+    now = int(time.time())
+    timestamp = str(now - 6 * 60 if signature == "stale" else now)  # the replay window is 5 min
+    secret = "not-the-signing-secret" if signature == "invalid" else SIGNING_SECRET
+    return {"X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": SignatureVerifier(secret).generate_signature(
+                timestamp=timestamp, body=body)}
+
+
+# --- the Web API -------------------------------------------------------------------------------
+SECTION_TEXT_LIMIT = 3000
+MESSAGE_TEXT_LIMIT = 40000
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    method: str
+    body: dict[str, Any]
+    token: str | None
+    status: int  # what the fake answered
+    result: dict[str, Any]  # the JSON answered (for messages: the "message" Slack created)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.result.get("ok"))
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int
+    error: str
+    retry_after: str | None = None
+
+
+@dataclass
+class FakeSlackApi:
+    token: str = TOKEN
+    bot_user_id: str = "UBOT"
+    bot_id: str = "BBOT"
+    team_id: str = TEAM
+    calls: list[ApiCall] = field(default_factory=list)
+    _failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    # --- test controls ---------------------------------------------------------------------------
+    def fail(self, method: str, *, status: int = 500, error: str = "internal_error",
+             retry_after: str | None = None, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with this failure instead of success."""
+        for _ in range(times):
+            self._failures[method].append(Failure(status, error, retry_after))
+
+    def attempts(self, method: str) -> list[ApiCall]:
+        return [c for c in self.calls if c.method == method]
+
+    def posts(self) -> list[dict[str, Any]]:
+        """Bodies of the messages Slack accepted, in order."""
+        return [c.body for c in self.attempts("chat.postMessage") if c.ok]
+
+    def updates(self) -> list[dict[str, Any]]:
+        return [c.body for c in self.attempts("chat.update") if c.ok]
+
+    async def wait_for(self, method: str, count: int, *, ok: bool | None = True,
+                       timeout_s: float = 5.0) -> list[ApiCall]:
+        """Wait until `count` calls of `method` (successful ones by default) have arrived."""
+        async def enough() -> list[ApiCall]:
+            while True:
+                found = [c for c in self.attempts(method) if ok is None or c.ok == ok]
+                if len(found) >= count:
+                    return found
+                await asyncio.sleep(0.01)
+
+        try:
+            return await asyncio.wait_for(enough(), timeout_s)
+        except TimeoutError:
+            raise AssertionError(
+                f"expected {count} {method} calls within {timeout_s}s, got "
+                f"{[(c.status, c.body.get('text')) for c in self.attempts(method)]}") from None
+
+    async def wait_for_posts(self, count: int, *, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+        return [c.body for c in await self.wait_for("chat.postMessage", count, timeout_s=timeout_s)]
+
+    # --- server ----------------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        return app
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await _read_body(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else body.get("token")
+        status, payload, headers = self._answer(method, body, token)
+        self.calls.append(ApiCall(method, body, token, status, payload))
+        if status >= 500:  # a load balancer's error page, not JSON, like the real thing
+            return web.Response(status=status, text="upstream error", headers=headers)
+        return web.json_response(payload, status=status, headers=headers)
+
+    def _answer(self, method: str, body: dict[str, Any],
+                token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if token != self.token:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        if self._failures[method]:
+            failure = self._failures[method].popleft()
+            headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
+            return failure.status, {"ok": False, "error": failure.error}, headers
+        if method == "auth.test":
+            return 200, {"ok": True, "url": "https://acme.slack.com/", "team": "Acme",
+                         "user": "helpbot", "team_id": self.team_id, "user_id": self.bot_user_id,
+                         "bot_id": self.bot_id}, {}
+        if method in ("chat.postMessage", "chat.update"):
+            problem = _message_problem(body)
+            if problem:
+                return 200, {"ok": False, "error": problem}, {}
+            ts = str(body.get("ts") or f"1700000000.{next(self._ts):06d}")
+            kept = {k: body[k] for k in ("text", "blocks", "thread_ts") if k in body}
+            message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id,
+                       "ts": ts, **kept}
+            return 200, {"ok": True, "channel": body["channel"], "ts": ts, "message": message}, {}
+        return 200, {"ok": False, "error": "unknown_method"}, {}
+
+
+async def _read_body(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        data = await request.json()
+        return data if isinstance(data, dict) else {}
+    form = await request.post()
+    body: dict[str, Any] = {}
+    for key, value in form.items():
+        text = str(value)
+        # slack_sdk sends blocks JSON-encoded inside form posts
+        body[key] = json.loads(text) if key in ("blocks", "attachments") else text
+    return body
+
+
+def _message_problem(body: dict[str, Any]) -> str | None:
+    """The error the real API gives for a malformed message, or None."""
+    if not body.get("channel"):
+        return "channel_not_found"
+    if not body.get("text") and not body.get("blocks"):
+        return "no_text"
+    if len(str(body.get("text") or "")) > MESSAGE_TEXT_LIMIT:
+        return "msg_too_long"
+    for block in body.get("blocks") or ():
+        if block.get("type") == "section" and len(block["text"]["text"]) > SECTION_TEXT_LIMIT:
+            return "invalid_blocks"
+        if block.get("type") == "actions":
+            ids = [e["action_id"] for e in block["elements"]]
+            if len(ids) != len(set(ids)) or len(ids) > 25:
+                return "invalid_blocks"
+    return None

@@ -1,0 +1,177 @@
+"""A fake Twilio for SMS tests: the REST Messages resource the real `twilio` client talks to, and
+the other direction, Twilio's signed webhook requests to the gateway.
+
+The API side records every create request (`attempts`) and the accepted ones (`sent`), checks
+Basic auth like Twilio does, refuses unsubscribed numbers with error 21610 and bodies over 1600
+characters with 21617, and can be told to fail the next requests (`fail_next`)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import aiohttp
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+ACCOUNT_SID = "AC" + "0" * 31 + "1"
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+FROM_NUMBER = "+15005550006"
+PUBLIC_BASE_URL = "https://help.example.com"  # what Twilio calls; the gateway sits behind a proxy
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int
+    code: int
+    message: str
+    retry_after: str | None = None
+
+
+@dataclass
+class FakeTwilio:
+    account_sid: str = ACCOUNT_SID
+    auth_token: str = AUTH_TOKEN
+    public_base_url: str = PUBLIC_BASE_URL
+    # Numbers that texted STOP on Twilio's side: sends to them fail with 21610.
+    unsubscribed: set[str] = field(default_factory=set)
+    attempts: list[dict[str, str]] = field(default_factory=list)
+    sent: list[dict[str, str]] = field(default_factory=list)
+    _failures: deque[Failure | None] = field(default_factory=deque)  # None: let one through
+    _sids: Any = field(default_factory=lambda: itertools.count(1))
+
+    # --- REST API -------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self._create_message)
+        return app
+
+    def fail_next(self, status: int, *, times: int = 1, after: int = 0, code: int | None = None,
+                  message: str = "injected failure", retry_after: str | None = None) -> None:
+        """Fail `times` create requests (after letting `after` of them succeed)."""
+        self._failures.extend([None] * after)
+        for _ in range(times):
+            self._failures.append(Failure(status, code or status, message, retry_after))
+
+    def channel_env(self, api_url: str, **overrides: str) -> dict[str, str]:
+        """The gateway environment that points the SMS channel at this fake (empty values are
+        dropped, so an override of "" unsets a variable)."""
+        env = {
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "TWILIO_FROM_NUMBER": FROM_NUMBER,
+            "PUBLIC_BASE_URL": self.public_base_url,
+            "TWILIO_API_URL": api_url,
+            **overrides,
+        }
+        return {k: v for k, v in env.items() if v}
+
+    def bodies(self, to: str | None = None) -> list[str]:
+        return [m["Body"] for m in self.sent if to is None or m["To"] == to]
+
+    async def wait_for_sent(self, count: int, *, timeout_s: float = 5.0) -> list[dict[str, str]]:
+        """Wait until at least `count` messages were accepted; returns them all."""
+        await wait_until(lambda: len(self.sent) >= count, timeout_s=timeout_s,
+                         what=f"{count} sent SMS (have {len(self.sent)}: {self.bodies()})")
+        return list(self.sent)
+
+    async def wait_for_attempts(self, count: int, *, timeout_s: float = 10.0) -> None:
+        await wait_until(lambda: len(self.attempts) >= count, timeout_s=timeout_s,
+                         what=f"{count} send attempts (have {len(self.attempts)})")
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        if request.match_info["account"] != self.account_sid:
+            return _error(404, 20404, "The requested resource was not found")
+        auth = aiohttp.BasicAuth.decode(request.headers.get("Authorization", ""))
+        if (auth.login, auth.password) != (self.account_sid, self.auth_token):
+            return _error(401, 20003, "Authenticate")
+        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        self.attempts.append(form)
+        failure = self._failures.popleft() if self._failures else None
+        if failure is not None:
+            headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
+            return _error(failure.status, failure.code, failure.message, headers=headers)
+        if not form.get("To") or not form.get("Body"):
+            return _error(400, 21604, "A 'To' phone number and a 'Body' are required.")
+        if not (form.get("From") or form.get("MessagingServiceSid")):
+            return _error(400, 21603, "A 'From' phone number is required.")
+        if form["To"] in self.unsubscribed:
+            return _error(400, 21610, "Attempt to send to unsubscribed recipient")
+        if len(form["Body"]) > 1600:
+            return _error(400, 21617, "The concatenated message body exceeds the 1600 character "
+                                      "limit.")
+        sid = f"SM{next(self._sids):032x}"
+        self.sent.append({**form, "Sid": sid})
+        return web.json_response(status=201, data={
+            "sid": sid, "account_sid": self.account_sid, "to": form["To"],
+            "from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid"),
+            "body": form["Body"], "status": "queued", "num_segments": "1", "num_media": "0",
+            "direction": "outbound-api", "api_version": "2010-04-01", "price": None,
+            "error_code": None, "error_message": None, "uri":
+                f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+            "date_created": None, "date_updated": None, "date_sent": None,
+        })
+
+    # --- webhooks to the gateway ----------------------------------------------------------
+    def sign(self, url: str, params: Mapping[str, str]) -> str:
+        return str(RequestValidator(self.auth_token).compute_signature(url, dict(params)))
+
+    def inbound_params(self, *, sender: str, body: str, sid: str,
+                       media: Sequence[tuple[str, str]] = (),
+                       extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The form fields of Twilio's incoming-message webhook."""
+        params = {
+            "ToCountry": "US", "ToState": "CA", "SmsMessageSid": sid, "NumMedia": str(len(media)),
+            "ToCity": "", "FromZip": "", "SmsSid": sid, "FromState": "", "SmsStatus": "received",
+            "FromCity": "", "Body": body, "FromCountry": "GB", "To": FROM_NUMBER,
+            "MessagingServiceSid": "", "ToZip": "", "NumSegments": "1", "MessageSid": sid,
+            "AccountSid": self.account_sid, "From": sender, "ApiVersion": "2010-04-01",
+        }
+        for i, (url, mime_type) in enumerate(media):
+            params[f"MediaUrl{i}"] = url
+            params[f"MediaContentType{i}"] = mime_type
+        params.update(extra or {})
+        return params
+
+    async def post_webhook(self, gateway_url: str, params: Mapping[str, str], *,
+                           path: str = "/sms/twilio", signature: str | None = None,
+                           sign_url: str | None = None) -> tuple[int, str, str]:
+        """POST a webhook as Twilio does: signed against the PUBLIC url (unless `sign_url` or
+        `signature` say otherwise; signature "" sends no header). Returns status, content type
+        and body."""
+        if signature is None:
+            signature = self.sign(sign_url or self.public_base_url + path, params)
+        headers = {"X-Twilio-Signature": signature} if signature else {}
+        async with aiohttp.ClientSession() as http:
+            async with http.post(gateway_url + path, data=dict(params), headers=headers) as resp:
+                return resp.status, resp.content_type, await resp.text()
+
+    async def text(self, gateway_url: str, *, sender: str, body: str, sid: str,
+                   media: Sequence[tuple[str, str]] = (),
+                   extra: Mapping[str, str] | None = None) -> tuple[int, str, str]:
+        """A customer texts the number: Twilio calls the gateway's webhook."""
+        params = self.inbound_params(sender=sender, body=body, sid=sid, media=media, extra=extra)
+        return await self.post_webhook(gateway_url, params)
+
+
+def _error(status: int, code: int, message: str, *,
+           headers: Mapping[str, str] | None = None) -> web.Response:
+    body = {"code": code, "message": message, "status": status,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}"}
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json",
+                        headers=dict(headers or {}))
+
+
+async def wait_until(condition: Callable[[], bool], *, timeout_s: float = 5.0,
+                     what: str = "condition") -> None:
+    """Poll a cheap condition until it holds; fail with `what` after timeout_s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(0.02)

@@ -1,0 +1,78 @@
+"""The SMS channel is on only when its credentials are in the environment; replies come from
+TWILIO_FROM_NUMBER or, instead, a Messaging Service; the Auth Token never appears in logs."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+import pytest
+
+from bot.app import create_app
+from bot.settings import Settings, SettingsError
+from bot.stores import memory_stores
+from channels.registry import specs
+from channels.sms import REQUIRED_ENV
+from tests.conftest import Serve
+from tests.fakes.twilio_api import AUTH_TOKEN
+from tests.sms.conftest import MakeGateway, SmsGateway, sms_env
+
+SERVICE_SID = "MG" + "a" * 32
+
+
+@pytest.mark.parametrize("missing", ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
+                                     "PUBLIC_BASE_URL"])
+async def test_the_channel_is_off_without_its_credentials(
+        serve: Serve, missing: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="channels.registry")
+    env = {k: v for k, v in sms_env("http://127.0.0.1:9").items() if k != missing}
+    url = await serve(create_app(Settings(), stores=memory_stores(), env=env))
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{url}/sms/twilio", data={"Body": "hi"}) as resp:
+            assert resp.status == 404
+    assert f"channel sms: off ({missing} not set)" in caplog.text
+
+
+async def test_the_channel_is_off_with_an_empty_environment(serve: Serve) -> None:
+    url = await serve(create_app(Settings(), stores=memory_stores(), env={}))
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{url}/sms/twilio", data={"Body": "hi"}) as resp:
+            assert resp.status == 404
+
+
+def test_the_registry_requires_what_the_channel_needs() -> None:
+    [spec] = [s for s in specs(Settings()) if s.name == "sms"]
+    assert spec.required_env == REQUIRED_ENV
+
+
+def test_credentials_without_a_sender_are_a_configuration_error() -> None:
+    env = sms_env("http://127.0.0.1:9", TWILIO_FROM_NUMBER="")
+    with pytest.raises(SettingsError, match="TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID"):
+        create_app(Settings(), stores=memory_stores(), env=env)
+
+
+def test_a_public_base_url_without_scheme_is_a_configuration_error() -> None:
+    env = sms_env("http://127.0.0.1:9", PUBLIC_BASE_URL="help.example.com")
+    with pytest.raises(SettingsError, match="PUBLIC_BASE_URL"):
+        create_app(Settings(), stores=memory_stores(), env=env)
+
+
+async def test_replies_can_come_from_a_messaging_service(make_gateway: MakeGateway) -> None:
+    sms = await make_gateway(TWILIO_FROM_NUMBER="", TWILIO_MESSAGING_SERVICE_SID=SERVICE_SID)
+    await sms.text("hi")
+    [sent] = await sms.twilio.wait_for_sent(1)
+    assert sent["MessagingServiceSid"] == SERVICE_SID
+    assert "From" not in sent
+
+
+async def test_the_auth_token_is_never_logged(sms: SmsGateway,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    sms.twilio.fail_next(401, code=20003, message="Authenticate")
+    await sms.text("hi")
+    await sms.settle()
+    await sms.text("hello again")
+    await sms.twilio.wait_for_sent(1)
+    params = sms.twilio.inbound_params(sender="+447700900999", body="forged", sid="SMx")
+    assert (await sms.twilio.post_webhook(sms.url, params, signature="forged"))[0] == 403
+    assert caplog.text and AUTH_TOKEN not in caplog.text
