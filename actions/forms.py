@@ -8,7 +8,7 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.identifiers import looks_like_attempted_order_id, parse_contact, parse_login, parse_order_id
+from bot.identifiers import looks_like_attempted_order_id, parse_contact, parse_login, parse_order_id
 
 
 def _latest_text(tracker: Tracker) -> str:

@@ -10,7 +10,9 @@ from typing import AsyncIterator, Mapping
 from aiohttp import web
 
 from bot.engine import ConversationEngine
-from bot.handoff import HandoffDesk, handoff_app
+from bot.availability import Availability, OpeningHours
+from bot.cases import CaseDesk
+from bot.handoff import handoff_app
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from bot.stores import Stores, memory_stores, redis_stores
@@ -21,6 +23,8 @@ log = logging.getLogger(__name__)
 SETTINGS_KEY = web.AppKey("settings", Settings)
 ENGINE_KEY = web.AppKey("engine", ConversationEngine)
 STORES_KEY = web.AppKey("stores", Stores)
+DESK_KEY = web.AppKey("desk", CaseDesk)
+RASA_KEY = web.AppKey("rasa", RasaClient)
 
 
 def build_stores(settings: Settings) -> Stores:
@@ -36,15 +40,20 @@ async def health(request: web.Request) -> web.Response:
 def create_app(settings: Settings, *, stores: Stores | None = None,
                env: Mapping[str, str] | None = None) -> web.Application:
     stores = stores or build_stores(settings)
-    desk = HandoffDesk(stores)
     rasa = RasaClient(base_url=settings.rasa_url, token=settings.rasa_token,
                       timeout_s=settings.rasa_timeout_s)
+    availability = Availability(
+        hours=OpeningHours.parse(settings.agent_hours, settings.agent_timezone),
+        presence_required=settings.agent_presence_required)
+    desk = CaseDesk(stores, availability=availability, rasa=rasa)
     engine = ConversationEngine(settings=settings, stores=stores, rasa=rasa, desk=desk)
 
     app = web.Application()
     app[SETTINGS_KEY] = settings
     app[STORES_KEY] = stores
     app[ENGINE_KEY] = engine
+    app[DESK_KEY] = desk
+    app[RASA_KEY] = rasa
 
     channels = build_channels(engine, settings, os.environ if env is None else env)
     for channel in channels:

@@ -17,7 +17,8 @@ import time
 import logging
 from typing import Any, Sequence
 
-from bot.handoff import HandoffDesk, package_from_transcript
+from bot.cases import CaseDesk, rating_of
+from bot.handoff import package_from_transcript
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.redaction import redact
@@ -48,7 +49,7 @@ HANDOFF_WHILE_DOWN = ("I've passed your request to our support team (case {case_
 
 class ConversationEngine:
     def __init__(self, *, settings: Settings, stores: Stores, rasa: RasaClient,
-                 desk: HandoffDesk) -> None:
+                 desk: CaseDesk) -> None:
         self._settings = settings
         self._stores = stores
         self._rasa = rasa
@@ -58,6 +59,7 @@ class ConversationEngine:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._retry_task: asyncio.Task[None] | None = None
         self._answered: set[str] = set()
+        desk.connect(self.reply)
 
     # --- wiring ---------------------------------------------------------------------------
     def register(self, channel: Channel) -> None:
@@ -144,6 +146,14 @@ class ConversationEngine:
         rasa_text = self._rasa_text(message, text, state)
         if not rasa_text:
             await self.reply(cid, [OutboundMessage(text=EMPTY_REPLY)])
+            return
+        case = await self._desk.open_case_of(cid)
+        if case is not None:
+            # A person has (or will have) this conversation: the bot stays silent.
+            await self._desk.customer_message(case, message.text)
+            return
+        if state.get("awaiting_rating") and rating_of(rasa_text) is not None:
+            await self._desk.rate(cid, state["awaiting_rating"], rating_of(rasa_text) or 0)
             return
         if not retry and not await self._catch_up(cid):
             # Earlier messages are still waiting for Rasa: keep this one behind them, in order.

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import secrets
-import time
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +22,7 @@ from jsonschema import Draft7Validator
 
 from bot.redaction import redact
 from bot.sentiment import summarise
-from bot.stores import Stores
+from bot.cases import CaseDesk
 
 log = logging.getLogger(__name__)
 
@@ -40,55 +38,6 @@ def package_validator() -> Draft7Validator:
 def package_errors(package: Any) -> list[str]:
     errors = sorted(package_validator().iter_errors(package), key=lambda e: list(e.path))
     return [f"{'/'.join(str(p) for p in e.path) or '(root)'}: {e.message}" for e in errors][:20]
-
-
-def customer_message(case_id: str, position: int | None) -> str:
-    place = f" You're number {position} in the queue," if position else ""
-    return (f"I've passed our conversation to our support team (case {case_id}) with a summary, so "
-            f"you won't need to repeat yourself.{place} and a person will reply right here. "
-            "Meanwhile I can still help with anything else.")
-
-
-class HandoffDesk:
-    """Opens and reads cases. Framework-neutral; the aiohttp routes below are a thin shell."""
-
-    def __init__(self, stores: Stores) -> None:
-        self._stores = stores
-
-    async def open_case(self, package: dict[str, Any]) -> dict[str, Any]:
-        conversation_id = package["conversation_id"]
-        existing = await self._stores.cases.open_case_for(conversation_id)
-        if existing is not None:
-            case = await self._stores.cases.get(existing)
-            if case is not None and case["status"] in ("queued", "active"):
-                return await self._receipt(case)
-        case = {
-            "case_id": "C-" + secrets.token_hex(4).upper(),
-            "conversation_id": conversation_id,
-            "channel": package["channel"],
-            "customer_id": package["customer"]["id"],
-            "status": "queued",
-            "trigger": package["trigger"],
-            "package": package,
-            "opened_at": time.time(),
-        }
-        await self._stores.cases.create(case)
-        await self._stores.conversations.update(conversation_id, {"handoff_case_id": case["case_id"]})
-        log.info("handoff case %s opened for %s (trigger %s)", case["case_id"], conversation_id,
-                 package["trigger"]["kind"])
-        return await self._receipt(case)
-
-    async def get(self, case_id: str) -> dict[str, Any] | None:
-        return await self._stores.cases.get(case_id)
-
-    async def _receipt(self, case: dict[str, Any]) -> dict[str, Any]:
-        position = await self._stores.cases.queue_position(case["case_id"])
-        return {
-            "case_id": case["case_id"],
-            "status": case["status"],
-            "queue_position": position,
-            "customer_message": customer_message(case["case_id"], position),
-        }
 
 
 def package_from_transcript(*, conversation_id: str, channel: str, customer_id: str,
@@ -121,7 +70,7 @@ def package_from_transcript(*, conversation_id: str, channel: str, customer_id: 
     }
 
 
-DESK_KEY = web.AppKey("handoff_desk", HandoffDesk)
+DESK_KEY = web.AppKey("handoff_desk", CaseDesk)
 SECRET_KEY = web.AppKey("handoff_secret", str)
 
 
@@ -170,7 +119,7 @@ async def read_schema(request: web.Request) -> web.Response:
     return web.json_response(json.loads(SCHEMA_PATH.read_text()))
 
 
-def handoff_app(desk: HandoffDesk, secret: str | None) -> web.Application:
+def handoff_app(desk: CaseDesk, secret: str | None) -> web.Application:
     app = web.Application(client_max_size=MAX_PACKAGE_BYTES)
     app[DESK_KEY] = desk
     app[SECRET_KEY] = secret or ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -51,6 +52,36 @@ class RasaClient:
         if not isinstance(body, list):
             raise RasaUnavailable("Rasa answered with an unexpected body")
         return [m for m in (to_outbound(item) for item in body) if m is not None]
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        """NLU only (intent, entities, FAQ ranking), without touching any conversation."""
+        try:
+            async with self._session.post(f"{self._base_url}/model/parse", json={"text": text},
+                                          params=self._auth(), timeout=self._timeout) as resp:
+                if resp.status != 200:
+                    raise RasaUnavailable(f"Rasa parse answered HTTP {resp.status}")
+                return dict(await resp.json(content_type=None))
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    async def pause(self, conversation_id: str) -> None:
+        await self._append_event(conversation_id, {"event": "pause"})
+
+    async def resume(self, conversation_id: str) -> None:
+        await self._append_event(conversation_id, {"event": "resume"})
+
+    async def _append_event(self, conversation_id: str, event: dict[str, Any]) -> None:
+        """Best effort: the gateway's own routing already keeps the bot silent during a handoff;
+        pausing Rasa's tracker as well keeps its state honest for analytics and other clients."""
+        url = f"{self._base_url}/conversations/{quote(conversation_id, safe='')}/tracker/events"
+        try:
+            async with self._session.post(url, json=event, params=self._auth(),
+                                          timeout=self._timeout) as resp:
+                if resp.status != 200:
+                    log.warning("Rasa %s for %s answered HTTP %d", event["event"],
+                                conversation_id, resp.status)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            log.warning("Rasa %s for %s failed: %s", event["event"], conversation_id, exc)
 
     async def is_ready(self) -> bool:
         try:

@@ -48,6 +48,11 @@ class Settings:
     webchat_session_ttl_s: int = 30 * 24 * 3600
     # Extra origins allowed to open the web chat websocket (the page's own origin always is).
     webchat_allowed_origins: tuple[str, ...] = ()
+    # When people can take handoffs (bot/availability.py); outside these hours, or with nobody
+    # online when presence is required, a handoff becomes a follow-up case.
+    agent_hours: str = "always"
+    agent_timezone: str = "America/New_York"
+    agent_presence_required: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +72,9 @@ class Settings:
                 env, "PENDING_RETRY_INTERVAL_S", cls.pending_retry_interval_s
             ),
             webchat_session_ttl_s=_int(env, "WEBCHAT_SESSION_TTL_S", cls.webchat_session_ttl_s),
+            agent_hours=env.get("AGENT_HOURS", cls.agent_hours),
+            agent_timezone=env.get("AGENT_TIMEZONE", cls.agent_timezone),
+            agent_presence_required=env.get("AGENT_PRESENCE_REQUIRED", "").lower() in ("1", "true", "yes"),
             webchat_allowed_origins=tuple(
                 o.strip() for o in env.get("WEBCHAT_ALLOWED_ORIGINS", "").split(",") if o.strip()),
         )

@@ -52,20 +52,57 @@ class PendingStore(Protocol):
     async def remove(self, conversation_id: str, platform_message_id: str) -> None: ...
 
 
+OPEN_STATUSES = ("queued", "active", "follow_up")
+# The mutable part of a case; everything else is written once when the case opens.
+STATE_FIELDS = frozenset({"status", "agent", "claimed_at", "closed_at", "csat", "follow_up_contact",
+                          "slack_ts"})
+CLOSED_STATUSES = ("resolved", "returned", "cancelled")
+
+
 class HandoffCaseStore(Protocol):
+    """Handoff cases. A case is an immutable body (ids, trigger, context package) plus a small
+    mutable state (status, agent, timestamps, rating) that changes only through `transition`, a
+    compare-and-set on the status, so two agents claiming at once cannot both win."""
+
     async def create(self, case: dict[str, Any]) -> None:
-        """Store a new case (it has 'case_id', 'conversation_id', 'status') and queue it."""
+        """Store a new case ('case_id', 'conversation_id', 'status' queued or follow_up)."""
         ...
 
     async def get(self, case_id: str) -> dict[str, Any] | None: ...
 
-    async def open_case_for(self, conversation_id: str) -> str | None: ...
-
-    async def queue_position(self, case_id: str) -> int | None:
-        """1-based place in the queue of waiting cases, None when not queued."""
+    async def open_case_for(self, conversation_id: str) -> str | None:
+        """The conversation's case that is not closed yet, if any."""
         ...
 
-    async def queued(self) -> list[str]: ...
+    async def transition(self, case_id: str, *, from_statuses: tuple[str, ...],
+                         fields: dict[str, Any]) -> dict[str, Any] | None:
+        """Atomically apply `fields` (including a new 'status') if the case's status is one of
+        `from_statuses`; returns the updated case, or None when the status did not match."""
+        ...
+
+    async def update_state(self, case_id: str, fields: dict[str, Any]) -> None:
+        """Set state fields that are not the status (a rating, a follow-up contact)."""
+        ...
+
+    async def queue_position(self, case_id: str) -> int | None:
+        """1-based place among waiting cases (follow-ups first), None when not waiting."""
+        ...
+
+    async def queued(self) -> list[str]:
+        """Waiting case ids in service order: follow-ups first, then the queue, oldest first."""
+        ...
+
+    async def all_ids(self) -> list[str]:
+        """Every case id, newest first (bounded by the store's retention)."""
+        ...
+
+
+class AuditLog(Protocol):
+    """Append-only record of what agents did (views, claims, replies, hand-backs)."""
+
+    async def record(self, entry: dict[str, Any]) -> None: ...
+
+    async def recent(self, *, limit: int) -> list[dict[str, Any]]: ...
 
 
 class ConversationLock(Protocol):
@@ -85,4 +122,5 @@ class Stores:
     pending: PendingStore
     cases: HandoffCaseStore
     locks: ConversationLock
+    audit: AuditLog
     close: Callable[[], Awaitable[None]]

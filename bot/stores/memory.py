@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 from bot.messages import InboundMessage
-from bot.stores.base import Stores
+from bot.stores.base import OPEN_STATUSES, STATE_FIELDS, Stores
 
 
 class MemoryIdempotencyStore:
@@ -94,32 +94,65 @@ class MemoryPendingStore:
 
 class MemoryHandoffCaseStore:
     def __init__(self) -> None:
-        self._cases: dict[str, dict[str, Any]] = {}
-        self._queue: list[str] = []
-        self._open_by_conversation: dict[str, str] = {}
+        self._bodies: dict[str, dict[str, Any]] = {}
+        self._state: dict[str, dict[str, Any]] = {}
+        self._order: list[str] = []
 
     async def create(self, case: dict[str, Any]) -> None:
-        case_id = case["case_id"]
-        self._cases[case_id] = copy.deepcopy(case)
-        self._open_by_conversation[case["conversation_id"]] = case_id
-        if case.get("status") == "queued":
-            self._queue.append(case_id)
+        body = {k: v for k, v in case.items() if k not in STATE_FIELDS}
+        self._bodies[case["case_id"]] = copy.deepcopy(body)
+        self._state[case["case_id"]] = {k: copy.deepcopy(v) for k, v in case.items()
+                                        if k in STATE_FIELDS}
+        self._order.append(case["case_id"])
 
     async def get(self, case_id: str) -> dict[str, Any] | None:
-        case = self._cases.get(case_id)
-        return copy.deepcopy(case) if case is not None else None
+        if case_id not in self._bodies:
+            return None
+        return copy.deepcopy({**self._bodies[case_id], **self._state[case_id]})
 
     async def open_case_for(self, conversation_id: str) -> str | None:
-        return self._open_by_conversation.get(conversation_id)
+        for case_id in reversed(self._order):
+            if (self._bodies[case_id]["conversation_id"] == conversation_id
+                    and self._state[case_id]["status"] in OPEN_STATUSES):
+                return case_id
+        return None
+
+    async def transition(self, case_id: str, *, from_statuses: tuple[str, ...],
+                         fields: dict[str, Any]) -> dict[str, Any] | None:
+        state = self._state.get(case_id)
+        if state is None or state["status"] not in from_statuses:
+            return None
+        state.update(copy.deepcopy(fields))
+        return await self.get(case_id)
+
+    async def update_state(self, case_id: str, fields: dict[str, Any]) -> None:
+        if "status" in fields:
+            raise ValueError("the status changes only through transition()")
+        if case_id in self._state:
+            self._state[case_id].update(copy.deepcopy(fields))
 
     async def queue_position(self, case_id: str) -> int | None:
-        try:
-            return self._queue.index(case_id) + 1
-        except ValueError:
-            return None
+        waiting = await self.queued()
+        return waiting.index(case_id) + 1 if case_id in waiting else None
 
     async def queued(self) -> list[str]:
-        return list(self._queue)
+        follow_ups = [c for c in self._order if self._state[c]["status"] == "follow_up"]
+        queue = [c for c in self._order if self._state[c]["status"] == "queued"]
+        return follow_ups + queue
+
+    async def all_ids(self) -> list[str]:
+        return list(reversed(self._order))
+
+
+class MemoryAuditLog:
+    def __init__(self) -> None:
+        self._entries: list[dict[str, Any]] = []
+
+    async def record(self, entry: dict[str, Any]) -> None:
+        self._entries.append(copy.deepcopy(entry))
+
+    async def recent(self, *, limit: int) -> list[dict[str, Any]]:
+        return copy.deepcopy(self._entries[-limit:])
 
 
 class MemoryConversationLock:
@@ -154,5 +187,6 @@ def memory_stores() -> Stores:
         pending=MemoryPendingStore(),
         cases=MemoryHandoffCaseStore(),
         locks=MemoryConversationLock(),
+        audit=MemoryAuditLog(),
         close=close,
     )

@@ -12,7 +12,7 @@ from typing import Any, AsyncIterator
 from redis.asyncio import Redis
 
 from bot.messages import InboundMessage
-from bot.stores.base import Stores
+from bot.stores.base import STATE_FIELDS, Stores
 
 
 class RedisIdempotencyStore:
@@ -111,33 +111,112 @@ class RedisPendingStore:
 
 
 class RedisHandoffCaseStore:
-    """case:<id> holds the case JSON; open:<conversation> the open case id; queue a list."""
+    """case:<id> the JSON body; state:<id> a hash of JSON values (status, agent, ...);
+    open:<conversation> the open case id; queue and followups lists of waiting ids; cases a list
+    of every id, newest first. Status changes run in one Lua script (compare-and-set)."""
+
+    _TRANSITION = """
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return 0 end
+local n = tonumber(ARGV[1])
+local ok = false
+for i = 1, n do if ARGV[1 + i] == current then ok = true end end
+if not ok then return 0 end
+local case_id = ARGV[n + 2]
+local new_status = ARGV[n + 3]
+for i = n + 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('LREM', KEYS[2], 0, case_id)
+redis.call('LREM', KEYS[3], 0, case_id)
+if new_status == '"queued"' then redis.call('RPUSH', KEYS[2], case_id) end
+if new_status == '"follow_up"' then redis.call('RPUSH', KEYS[3], case_id) end
+if new_status == '"resolved"' or new_status == '"returned"' or new_status == '"cancelled"' then
+  if redis.call('GET', KEYS[4]) == case_id then redis.call('DEL', KEYS[4]) end
+end
+return 1
+"""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._r, self._p = redis, prefix + "handoff:"
 
+    def _keys(self, case_id: str, conversation_id: str) -> list[str]:
+        return [self._p + "state:" + case_id, self._p + "queue", self._p + "followups",
+                self._p + "open:" + conversation_id]
+
     async def create(self, case: dict[str, Any]) -> None:
+        body = {k: v for k, v in case.items() if k not in STATE_FIELDS}
+        state = {k: json.dumps(v) for k, v in case.items() if k in STATE_FIELDS}
+        case_id, status = case["case_id"], case["status"]
         async with self._r.pipeline(transaction=True) as pipe:
-            pipe.set(self._p + "case:" + case["case_id"], json.dumps(case))
-            pipe.set(self._p + "open:" + case["conversation_id"], case["case_id"])
-            if case.get("status") == "queued":
-                pipe.rpush(self._p + "queue", case["case_id"])
+            pipe.set(self._p + "case:" + case_id, json.dumps(body))
+            pipe.hset(self._p + "state:" + case_id, mapping=state)
+            pipe.set(self._p + "open:" + case["conversation_id"], case_id)
+            pipe.lpush(self._p + "cases", case_id)
+            if status in ("queued", "follow_up"):
+                pipe.rpush(self._p + ("queue" if status == "queued" else "followups"), case_id)
             await pipe.execute()
 
     async def get(self, case_id: str) -> dict[str, Any] | None:
-        raw = await self._r.get(self._p + "case:" + case_id)
-        return json.loads(raw) if raw is not None else None
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.get(self._p + "case:" + case_id)
+            pipe.hgetall(self._p + "state:" + case_id)
+            body, state = await pipe.execute()
+        if body is None:
+            return None
+        return {**json.loads(body), **{_s(k): json.loads(v) for k, v in state.items()}}
 
     async def open_case_for(self, conversation_id: str) -> str | None:
         value = await self._r.get(self._p + "open:" + conversation_id)
         return _s(value) if value is not None else None
 
+    async def transition(self, case_id: str, *, from_statuses: tuple[str, ...],
+                         fields: dict[str, Any]) -> dict[str, Any] | None:
+        case = await self.get(case_id)
+        if case is None:
+            return None
+        pairs = [item for k, v in fields.items() for item in (k, json.dumps(v))]
+        new_status = json.dumps(fields.get("status", case["status"]))
+        changed = await self._r.eval(
+            self._TRANSITION, 4, *self._keys(case_id, case["conversation_id"]),
+            len(from_statuses), *(json.dumps(s) for s in from_statuses), case_id, new_status,
+            *pairs)
+        return await self.get(case_id) if changed else None
+
+    async def update_state(self, case_id: str, fields: dict[str, Any]) -> None:
+        if "status" in fields:
+            raise ValueError("the status changes only through transition()")
+        if fields:
+            await self._r.hset(self._p + "state:" + case_id,
+                               mapping={k: json.dumps(v) for k, v in fields.items()})
+
     async def queue_position(self, case_id: str) -> int | None:
-        position = await self._r.lpos(self._p + "queue", case_id)
-        return None if position is None else int(position) + 1
+        waiting = await self.queued()
+        return waiting.index(case_id) + 1 if case_id in waiting else None
 
     async def queued(self) -> list[str]:
-        return [_s(c) for c in await self._r.lrange(self._p + "queue", 0, -1)]
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.lrange(self._p + "followups", 0, -1)
+            pipe.lrange(self._p + "queue", 0, -1)
+            follow_ups, queue = await pipe.execute()
+        return [_s(c) for c in [*follow_ups, *queue]]
+
+    async def all_ids(self) -> list[str]:
+        return [_s(c) for c in await self._r.lrange(self._p + "cases", 0, 999)]
+
+
+class RedisAuditLog:
+    """A capped list (the newest 10,000 entries); ship it elsewhere for longer retention."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._r, self._key = redis, prefix + "audit"
+
+    async def record(self, entry: dict[str, Any]) -> None:
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.rpush(self._key, json.dumps(entry))
+            pipe.ltrim(self._key, -10_000, -1)
+            await pipe.execute()
+
+    async def recent(self, *, limit: int) -> list[dict[str, Any]]:
+        return [json.loads(e) for e in await self._r.lrange(self._key, -limit, -1)]
 
 
 class RedisConversationLock:
@@ -190,5 +269,6 @@ def redis_stores(url: str, *, prefix: str = "helpdesk:") -> Stores:
         pending=RedisPendingStore(redis, prefix),
         cases=RedisHandoffCaseStore(redis, prefix),
         locks=RedisConversationLock(redis, prefix),
+        audit=RedisAuditLog(redis, prefix),
         close=close,
     )

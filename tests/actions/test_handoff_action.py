@@ -8,7 +8,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
 from actions.handoff_actions import ActionHandoffToHuman
-from bot.handoff import HandoffDesk, handoff_app
+from bot.cases import CaseDesk
+from bot.handoff import handoff_app
 from bot.stores import Stores, memory_stores
 from tests.actions.conftest import said, slot_events, tracker
 from tests.conftest import Serve
@@ -29,7 +30,7 @@ EVENTS = [
 async def inbox(serve: Serve, monkeypatch: pytest.MonkeyPatch) -> Stores:
     stores = memory_stores()
     gateway = web.Application()
-    gateway.add_subapp("/handoff/", handoff_app(HandoffDesk(stores), SECRET))
+    gateway.add_subapp("/handoff/", handoff_app(CaseDesk(stores), SECRET))
     url = await serve(gateway)
     monkeypatch.setenv("GATEWAY_HANDOFF_URL", f"{url}/handoff/v1/cases")
     monkeypatch.setenv("HANDOFF_SECRET", SECRET)

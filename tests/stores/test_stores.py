@@ -103,20 +103,80 @@ async def test_pending_conversation_disappears_when_emptied(stores: Stores) -> N
     assert await stores.pending.peek("c1") == []
 
 
+def a_case(case_id: str, conversation_id: str, status: str = "queued") -> dict:
+    return {"case_id": case_id, "conversation_id": conversation_id, "status": status,
+            "package": {"transcript": [], "steps_tried": []}, "opened_at": 1.0}
+
+
 async def test_case_is_created_queued_and_found_by_conversation(stores: Stores) -> None:
-    await stores.cases.create({"case_id": "C-1", "conversation_id": "web:1", "status": "queued"})
-    await stores.cases.create({"case_id": "C-2", "conversation_id": "web:2", "status": "queued"})
+    await stores.cases.create(a_case("C-1", "web:1"))
+    await stores.cases.create(a_case("C-2", "web:2"))
     assert await stores.cases.open_case_for("web:2") == "C-2"
     assert await stores.cases.queue_position("C-1") == 1
     assert await stores.cases.queue_position("C-2") == 2
     assert await stores.cases.queued() == ["C-1", "C-2"]
-    assert (await stores.cases.get("C-1"))["conversation_id"] == "web:1"
+    case = await stores.cases.get("C-1")
+    assert case["conversation_id"] == "web:1" and case["status"] == "queued"
+    assert case["package"] == {"transcript": [], "steps_tried": []}
 
 
 async def test_unknown_case_reads_as_none(stores: Stores) -> None:
     assert await stores.cases.get("C-404") is None
     assert await stores.cases.queue_position("C-404") is None
     assert await stores.cases.open_case_for("web:none") is None
+    assert await stores.cases.transition("C-404", from_statuses=("queued",),
+                                         fields={"status": "active"}) is None
+
+
+async def test_transition_applies_only_from_the_expected_status(stores: Stores) -> None:
+    await stores.cases.create(a_case("C-1", "web:1"))
+    claimed = await stores.cases.transition("C-1", from_statuses=("queued",),
+                                            fields={"status": "active", "agent": "ana"})
+    assert claimed["status"] == "active" and claimed["agent"] == "ana"
+    assert await stores.cases.transition("C-1", from_statuses=("queued",),
+                                         fields={"status": "active", "agent": "bo"}) is None
+    assert (await stores.cases.get("C-1"))["agent"] == "ana"
+    assert await stores.cases.queued() == []
+
+
+async def test_concurrent_claims_have_exactly_one_winner(stores: Stores) -> None:
+    await stores.cases.create(a_case("C-1", "web:1"))
+    results = await asyncio.gather(*(
+        stores.cases.transition("C-1", from_statuses=("queued",),
+                                fields={"status": "active", "agent": f"agent-{i}"})
+        for i in range(10)))
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    assert (await stores.cases.get("C-1"))["agent"] == winners[0]["agent"]
+
+
+@pytest.mark.parametrize("closing", ["resolved", "returned", "cancelled"])
+async def test_closing_a_case_frees_the_conversation(stores: Stores, closing: str) -> None:
+    await stores.cases.create(a_case("C-1", "web:1"))
+    await stores.cases.transition("C-1", from_statuses=("queued",), fields={"status": closing})
+    assert await stores.cases.open_case_for("web:1") is None
+    assert await stores.cases.get("C-1") is not None
+
+
+async def test_follow_ups_are_served_before_the_queue(stores: Stores) -> None:
+    await stores.cases.create(a_case("C-1", "web:1"))
+    await stores.cases.create(a_case("C-2", "web:2", status="follow_up"))
+    assert await stores.cases.queued() == ["C-2", "C-1"]
+    assert await stores.cases.all_ids() == ["C-2", "C-1"]
+
+
+async def test_state_fields_other_than_status_can_be_set(stores: Stores) -> None:
+    await stores.cases.create(a_case("C-1", "web:1"))
+    await stores.cases.update_state("C-1", {"csat": 5})
+    assert (await stores.cases.get("C-1"))["csat"] == 5
+    with pytest.raises(ValueError):
+        await stores.cases.update_state("C-1", {"status": "resolved"})
+
+
+async def test_audit_log_keeps_entries_in_order(stores: Stores) -> None:
+    for i in range(3):
+        await stores.audit.record({"action": f"a{i}"})
+    assert [e["action"] for e in await stores.audit.recent(limit=2)] == ["a1", "a2"]
 
 
 async def test_redis_state_is_shared_between_two_gateway_instances(redis_prefix: str) -> None:
