@@ -9,8 +9,10 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
+from actions.tracker_info import with_step
 
 FAILED_INTENTS = {"nlu_fallback", "out_of_scope"}
+NOT_UNDERSTOOD_TWICE = "not understood twice in a row"
 
 
 def consecutive_failures(events: list[dict[str, Any]]) -> int:
@@ -36,7 +38,8 @@ class ActionHandleFallback(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         if consecutive_failures(tracker.events) >= 2:
             dispatcher.utter_message(text=replies.FALLBACK_OFFER, buttons=replies.OFFER_BUTTONS)
-            return [SlotSet("handoff_offered", True)]
+            return [SlotSet("handoff_offered", True),
+                    SlotSet("steps_tried", with_step(tracker, NOT_UNDERSTOOD_TWICE))]
         dispatcher.utter_message(text=replies.FALLBACK_FIRST)
         return []
 

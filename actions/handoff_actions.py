@@ -10,17 +10,36 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clients, replies
+from actions.conversation_actions import NOT_UNDERSTOOD_TWICE
 from actions.handoff_package import build_package
+from actions.order_actions import failed_verification_twice
 from actions.http_client import BackendError
 from actions.tracker_info import channel_and_customer, with_step
 
 log = logging.getLogger(__name__)
 
 
+def escalation_of(tracker: Tracker) -> dict[str, Any] | None:
+    """The trigger the gateway recorded when it escalated by itself (escalation.yml): it comes as
+    the `handoff_trigger` entity of the handoff intent the gateway triggered."""
+    for entity in tracker.latest_message.get("entities") or []:
+        value = entity.get("value")
+        if entity.get("entity") == "handoff_trigger" and isinstance(value, dict) and value.get("kind"):
+            return value
+    return None
+
+
 def trigger_of(tracker: Tracker) -> tuple[str, str]:
+    escalated = escalation_of(tracker)
+    if escalated is not None:
+        return str(escalated["kind"]), str(escalated.get("detail") or escalated["kind"])
     intent = (tracker.latest_message.get("intent") or {}).get("name")
+    steps = list(tracker.get_slot("steps_tried") or [])
+    if failed_verification_twice(steps):
+        return "repeated_failure", f"order verification failed twice in a row ({steps[-1]})"
     if intent == "affirm" and tracker.get_slot("handoff_offered"):
-        steps = tracker.get_slot("steps_tried") or []
+        if steps and steps[-1] == NOT_UNDERSTOOD_TWICE:
+            return "repeated_failure", "customer accepted a person after two messages in a row were not understood"
         after = f" after: {steps[-1]}" if steps else ""
         return "offer_accepted", f"customer accepted the offer of a person{after}"
     active = (tracker.active_loop or {}).get("name")
@@ -45,6 +64,9 @@ class ActionHandoffToHuman(Action):
             steps_tried=list(tracker.get_slot("steps_tried") or []),
             trigger_kind=kind,
             trigger_detail=detail,
+            # On a conversation's first message Rasa starts the session after the gateway recorded
+            # the message, so it is not in the events; the gateway sends it with the trigger.
+            last_customer_text=(escalation_of(tracker) or {}).get("message"),
         )
         events: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None),
                                    SlotSet("handoff_offered", False)]

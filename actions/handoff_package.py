@@ -12,6 +12,8 @@ from bot.redaction import mask_email, redact
 from bot.sentiment import summarise
 
 SCHEMA_VERSION = "1.0"
+# Rasa's text for intents triggered through its API (not something the customer wrote).
+EXTERNAL = "EXTERNAL: "
 
 # What each intent tells an agent the customer wanted.
 WANTS = {
@@ -52,7 +54,7 @@ def _transcript(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     for event in events:
         kind = event.get("event")
-        if kind == "user" and event.get("text"):
+        if kind == "user" and event.get("text") and not str(event["text"]).startswith(EXTERNAL):
             name, _ = _intent_of(event)
             lines.append({"role": "customer", "text": redact(str(event["text"]))[:5000],
                           "ts": float(event.get("timestamp") or 0), "intent": name})
@@ -110,10 +112,16 @@ def build_package(
     steps_tried: list[str],
     trigger_kind: str,
     trigger_detail: str | None,
+    last_customer_text: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     session = _current_session(events)
     transcript = _transcript(session)
+    customer_lines = [line for line in transcript if line["role"] == "customer"]
+    if last_customer_text and (not customer_lines
+                               or customer_lines[-1]["text"] != redact(last_customer_text)):
+        transcript.append({"role": "customer", "text": redact(last_customer_text)[:5000],
+                           "ts": (now or datetime.now(timezone.utc)).timestamp(), "intent": None})
     tags = _intent_tags(session)
     customer_texts = [line["text"] for line in transcript if line["role"] == "customer"]
     contact = slots.get("order_contact") or slots.get("reset_login")

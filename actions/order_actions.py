@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clients, replies
@@ -41,8 +41,10 @@ class ActionOrderStatus(Action):
                                      buttons=replies.OFFER_BUTTONS)
             outcome, offer = "not found", True
         except VerificationFailed:
-            dispatcher.utter_message(text=replies.VERIFICATION_FAILED, buttons=replies.OFFER_BUTTONS)
             outcome, offer = "verification failed", True
+            if not failed_verification_before(tracker):
+                dispatcher.utter_message(text=replies.VERIFICATION_FAILED,
+                                         buttons=replies.OFFER_BUTTONS)
         except TooManyAttempts:
             dispatcher.utter_message(text=replies.TOO_MANY_ORDER_ATTEMPTS,
                                      buttons=replies.OFFER_BUTTONS)
@@ -57,6 +59,23 @@ class ActionOrderStatus(Action):
         else:
             dispatcher.utter_message(text=replies.order_status(order))
             outcome = f"found, status {order.status}"
-        step = f"looked up order #{order_id}: {outcome}"
-        return clear + [SlotSet("steps_tried", with_step(tracker, step)),
-                        SlotSet("handoff_offered", offer)]
+        steps = with_step(tracker, f"looked up order #{order_id}: {outcome}")
+        if outcome == "verification failed" and failed_verification_before(tracker):
+            # A second failed check in a row: a person can verify other ways, so hand over.
+            dispatcher.utter_message(text=replies.VERIFICATION_FAILED_TWICE)
+            return clear + [SlotSet("steps_tried", steps), SlotSet("handoff_offered", False),
+                            FollowupAction("action_handoff_to_human")]
+        return clear + [SlotSet("steps_tried", steps), SlotSet("handoff_offered", offer)]
+
+
+VERIFICATION_FAILED_STEP = ": verification failed"
+
+
+def failed_verification_before(tracker: Tracker) -> bool:
+    """Whether the bot's previous step was a failed ownership check."""
+    steps = tracker.get_slot("steps_tried") or []
+    return bool(steps) and str(steps[-1]).endswith(VERIFICATION_FAILED_STEP)
+
+
+def failed_verification_twice(steps: list[str]) -> bool:
+    return len(steps) >= 2 and all(s.endswith(VERIFICATION_FAILED_STEP) for s in steps[-2:])

@@ -57,6 +57,9 @@ ORDER_NOT_FOUND = ("I couldn't find an order with the number #{order_id}. Please
 VERIFICATION_FAILED = ("Sorry, I couldn't verify that order with the details you gave, so I can't "
                        "share anything about it. Please check the email or phone number used at "
                        "checkout. Would you like me to connect you with a person?")
+VERIFICATION_FAILED_TWICE = ("I still couldn't verify that order, so I won't share its details. A "
+                             "person from our team can confirm it's yours in other ways: I'm "
+                             "connecting you now.")
 TOO_MANY_ORDER_ATTEMPTS = ("For your security I can't check that order again right now. Please "
                            "try again later, or I can connect you with a person.")
 ORDERS_UNAVAILABLE = ("I can't reach our order system right now, sorry: that's on our side, not "

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import AsyncIterator, Mapping
 
 from aiohttp import web
 
+from bot.customers import CustomerDirectory
 from bot.engine import ConversationEngine
+from bot.escalation import DEFAULT_RULES_FILE, EscalationPolicy
 from bot.availability import Availability, OpeningHours
 from bot.cases import CaseDesk
 from bot.handoff import handoff_app
@@ -17,6 +20,8 @@ from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from bot.stores import Stores, memory_stores, redis_stores
 from channels.registry import build_channels
+from inbox.console import mount_console
+from inbox.slack_inbox import attach as attach_slack_inbox
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +51,13 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
         hours=OpeningHours.parse(settings.agent_hours, settings.agent_timezone),
         presence_required=settings.agent_presence_required)
     desk = CaseDesk(stores, availability=availability, rasa=rasa)
-    engine = ConversationEngine(settings=settings, stores=stores, rasa=rasa, desk=desk)
+    escalation = EscalationPolicy.load(
+        Path(settings.escalation_rules_file) if settings.escalation_rules_file else DEFAULT_RULES_FILE)
+    customers = (CustomerDirectory(base_url=settings.customers_api_url,
+                                   token=settings.backend_api_token)
+                 if settings.customers_api_url else None)
+    engine = ConversationEngine(settings=settings, stores=stores, rasa=rasa, desk=desk,
+                                escalation=escalation, customers=customers)
 
     app = web.Application()
     app[SETTINGS_KEY] = settings
@@ -59,6 +70,7 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
     for channel in channels:
         channel.mount(app)
         engine.register(channel)
+    mount_console(app, desk=desk, stores=stores, rasa=rasa, settings=settings, env=env)
     app.router.add_get("/healthz", health)
     app.add_subapp("/handoff/", handoff_app(desk, settings.handoff_secret))
 
@@ -76,4 +88,5 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
         await stores.close()
 
     app.cleanup_ctx.append(lifecycle)
+    attach_slack_inbox(app, desk, stores, channels, os.environ if env is None else env)
     return app

@@ -190,8 +190,7 @@ class CaseDesk:
             current = await self.require(case_id)
             raise CaseConflict(f"case {case_id} is {current['status']}"
                                + (f" (claimed by {current.get('agent')})" if current.get("agent") else ""))
-        await self._say(case["conversation_id"],
-                        f"{agent_display(agent)} from our support team has joined the chat.")
+        await self._say(case["conversation_id"], joined_message(agent))
         await self._emit(CaseEvent("claimed", case, actor=agent))
         return case
 
@@ -227,11 +226,14 @@ class CaseDesk:
         return case
 
     async def _close(self, case_id: str, agent: str, status: str) -> dict[str, Any]:
+        # Only the claiming agent may close an active case. An active case's agent never changes,
+        # so checking before the compare-and-set on the status is race-free.
+        await self._own(case_id, agent)
         case = await self._stores.cases.transition(
-            case_id, from_statuses=("active",) if agent else OPEN,
+            case_id, from_statuses=("active",),
             fields={"status": status, "closed_at": time.time()})
-        if case is None or (agent and case.get("agent") not in (agent, None)):
-            raise CaseConflict(f"case {case_id} cannot be {status} by {agent}")
+        if case is None:
+            raise CaseConflict(f"case {case_id} was closed meanwhile")
         if self._rasa is not None:
             await self._rasa.resume(case["conversation_id"])
         await self._emit(CaseEvent(status, case, actor=agent or None))
@@ -274,5 +276,9 @@ class CaseDesk:
         await self._say(conversation_id, "Thank you for your feedback!")
 
 
-def agent_display(agent: str) -> str:
-    return agent.split("@")[0].replace(".", " ").title() if agent else "An agent"
+def joined_message(agent: str) -> str:
+    """How the customer hears that a person took over: a first name from a console e-mail
+    address, never a platform id (a Slack user id means nothing to a customer)."""
+    if "@" in agent and ":" not in agent:
+        return f"{agent.split('@')[0].split('.')[0].title()} from our support team has joined the chat."
+    return "A member of our support team has joined the chat."

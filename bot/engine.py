@@ -18,6 +18,10 @@ import logging
 from typing import Any, Sequence
 
 from bot.cases import CaseDesk, rating_of
+from bot.customers import CustomerDirectory
+from bot.escalation import EscalationPolicy, Trigger
+from bot.identifiers import parse_contact
+from bot.sentiment import score as sentiment_score
 from bot.handoff import package_from_transcript
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient, RasaUnavailable
@@ -49,11 +53,14 @@ HANDOFF_WHILE_DOWN = ("I've passed your request to our support team (case {case_
 
 class ConversationEngine:
     def __init__(self, *, settings: Settings, stores: Stores, rasa: RasaClient,
-                 desk: CaseDesk) -> None:
+                 desk: CaseDesk, escalation: EscalationPolicy | None = None,
+                 customers: CustomerDirectory | None = None) -> None:
         self._settings = settings
         self._stores = stores
         self._rasa = rasa
         self._desk = desk
+        self._escalation = escalation or EscalationPolicy()
+        self._customers = customers
         self._channels: dict[str, Channel] = {}
         self._queues: dict[str, asyncio.Queue[tuple[InboundMessage, bool]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -152,9 +159,16 @@ class ConversationEngine:
             # A person has (or will have) this conversation: the bot stays silent.
             await self._desk.customer_message(case, message.text)
             return
-        if state.get("awaiting_rating") and rating_of(rasa_text) is not None:
-            await self._desk.rate(cid, state["awaiting_rating"], rating_of(rasa_text) or 0)
-            return
+        if state.get("awaiting_rating"):
+            rating = rating_of(rasa_text)
+            if rating is not None:
+                await self._desk.rate(cid, state["awaiting_rating"], rating)
+                return
+            await self._stores.conversations.update(cid, {"awaiting_rating": None})
+        trigger = None
+        if not retry and message.button_payload is None and rasa_text != HANDOFF_PAYLOAD:
+            # Kept messages were evaluated when they arrived (an escalation then opened a case).
+            trigger = await self._escalation_trigger(message, text, state)
         if not retry and not await self._catch_up(cid):
             # Earlier messages are still waiting for Rasa: keep this one behind them, in order.
             if rasa_text == HANDOFF_PAYLOAD:
@@ -166,9 +180,16 @@ class ConversationEngine:
         metadata = {"channel": message.channel, "customer_id": message.customer_id,
                     "conversation_id": cid}
         try:
-            replies = await self._rasa.send(conversation_id=cid, text=rasa_text, metadata=metadata)
+            if trigger is not None:
+                log.info("escalating %s: %s", cid, trigger.detail)
+                replies = await self._rasa.escalate(
+                    conversation_id=cid, text=text, metadata=metadata,
+                    trigger={**trigger.to_dict(), "message": text})
+            else:
+                replies = await self._rasa.send(conversation_id=cid, text=rasa_text,
+                                                metadata=metadata)
         except RasaUnavailable as exc:
-            await self._on_rasa_down(message, rasa_text, state, reason=str(exc))
+            await self._on_rasa_down(message, rasa_text, state, reason=str(exc), trigger=trigger)
             return
         if retry:
             await self._stores.pending.remove(cid, message.platform_message_id)
@@ -177,6 +198,30 @@ class ConversationEngine:
         if message.attachments:
             replies = [*replies, OutboundMessage(text=MEDIA_WITH_TEXT_NOTE)]
         await self.reply(cid, replies)
+
+    async def _escalation_trigger(self, message: InboundMessage, text: str,
+                                  state: dict[str, Any]) -> Trigger | None:
+        """Sentiment and escalation.yml rules, evaluated before the bot answers."""
+        scores = [*state.get("sentiment_scores", []), sentiment_score(text)][-10:]
+        fields: dict[str, Any] = {"sentiment_scores": scores}
+        vip = bool(state.get("vip"))
+        if self._escalation.needs_vip and self._customers is not None and not vip:
+            contact = parse_contact(text) or (
+                message.customer_id if message.channel == "sms" else None)
+            if contact and contact != state.get("vip_checked"):
+                vip = bool(await self._customers.is_vip(contact))
+                fields.update(vip=vip, vip_checked=contact)
+        intent, confidence = None, 0.0
+        if self._escalation.needs_intent:
+            try:
+                parsed = await self._rasa.parse(text)
+                intent = (parsed.get("intent") or {}).get("name")
+                confidence = float((parsed.get("intent") or {}).get("confidence") or 0.0)
+            except RasaUnavailable:
+                pass  # the main call below reports the outage
+        await self._stores.conversations.update(message.conversation_id, fields)
+        return self._escalation.evaluate(text=text, scores=scores, intent=intent,
+                                         confidence=confidence, vip=vip)
 
     async def _catch_up(self, conversation_id: str) -> bool:
         """Answer this conversation's kept messages first; False if some are still waiting."""
@@ -195,24 +240,29 @@ class ConversationEngine:
         return text
 
     async def _on_rasa_down(self, message: InboundMessage, rasa_text: str,
-                            state: dict[str, Any], *, reason: str) -> None:
+                            state: dict[str, Any], *, reason: str,
+                            trigger: Trigger | None = None) -> None:
         cid = message.conversation_id
         log.warning("Rasa unavailable for %s: %s; message kept", cid, reason)
-        if rasa_text == HANDOFF_PAYLOAD:
-            await self._handoff_without_rasa(message)
+        if rasa_text == HANDOFF_PAYLOAD or trigger is not None:
+            await self._handoff_without_rasa(message, trigger)
             return
         await self._stores.pending.add(message)
         if not state.get("outage_notified"):
             await self._stores.conversations.update(cid, {"outage_notified": True})
             await self.reply(cid, [OutboundMessage(text=OUTAGE_REPLY, role="system")])
 
-    async def _handoff_without_rasa(self, message: InboundMessage) -> None:
+    async def _handoff_without_rasa(self, message: InboundMessage,
+                                    trigger: Trigger | None = None) -> None:
         cid = message.conversation_id
         transcript = await self._stores.transcripts.recent(cid, limit=self._settings.transcript_limit)
+        kind, detail = ((trigger.kind, f"{trigger.detail}; the assistant was unavailable")
+                        if trigger else ("backend_unavailable",
+                                         "customer asked for a person while the assistant was "
+                                         "unavailable"))
         package = package_from_transcript(
             conversation_id=cid, channel=message.channel, customer_id=message.customer_id,
-            transcript=transcript, trigger_kind="backend_unavailable",
-            trigger_detail="customer asked for a person while the assistant was unavailable")
+            transcript=transcript, trigger_kind=kind, trigger_detail=detail)
         receipt = await self._desk.open_case(package)
         await self.reply(cid, [OutboundMessage(
             text=HANDOFF_WHILE_DOWN.format(case_id=receipt["case_id"]), role="system")])

@@ -64,6 +64,33 @@ class RasaClient:
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             raise RasaUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
+    async def escalate(self, *, conversation_id: str, text: str, metadata: dict[str, Any],
+                       trigger: dict[str, str]) -> list[OutboundMessage]:
+        # The trigger travels as an entity of the triggered intent, so the handoff action sees it
+        # in latest_message however Rasa orders the session start.
+        """Record the customer's message without letting the bot answer it, note why we escalate,
+        and run the handoff intent; returns what the bot says (the handoff confirmation)."""
+        base = f"{self._base_url}/conversations/{quote(conversation_id, safe='')}"
+        events = [{"event": "user", "text": text, "metadata": metadata,
+                   "parse_data": {"text": text, "entities": [],
+                                  "intent": {"name": "human_handoff", "confidence": 1.0}}}]
+        try:
+            async with self._session.post(f"{base}/tracker/events", json=events,
+                                          params=self._auth(), timeout=self._timeout) as resp:
+                if resp.status != 200:
+                    raise RasaUnavailable(f"Rasa events answered HTTP {resp.status}")
+            async with self._session.post(f"{base}/trigger_intent",
+                                          json={"name": "human_handoff",
+                                                "entities": {"handoff_trigger": trigger}},
+                                          params=self._auth(),
+                                          timeout=self._timeout) as resp:
+                if resp.status != 200:
+                    raise RasaUnavailable(f"Rasa trigger_intent answered HTTP {resp.status}")
+                body = await resp.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        return [m for m in (to_outbound(item) for item in body.get("messages") or []) if m]
+
     async def pause(self, conversation_id: str) -> None:
         await self._append_event(conversation_id, {"event": "pause"})
 

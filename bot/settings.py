@@ -53,6 +53,9 @@ class Settings:
     agent_hours: str = "always"
     agent_timezone: str = "America/New_York"
     agent_presence_required: bool = False
+    escalation_rules_file: str | None = None  # default: escalation.yml at the project root
+    customers_api_url: str | None = None  # VIP flags for escalation; off when unset
+    backend_api_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -72,6 +75,9 @@ class Settings:
                 env, "PENDING_RETRY_INTERVAL_S", cls.pending_retry_interval_s
             ),
             webchat_session_ttl_s=_int(env, "WEBCHAT_SESSION_TTL_S", cls.webchat_session_ttl_s),
+            escalation_rules_file=env.get("ESCALATION_RULES_FILE") or None,
+            customers_api_url=env.get("CUSTOMERS_API_URL") or None,
+            backend_api_token=env.get("BACKEND_API_TOKEN") or None,
             agent_hours=env.get("AGENT_HOURS", cls.agent_hours),
             agent_timezone=env.get("AGENT_TIMEZONE", cls.agent_timezone),
             agent_presence_required=env.get("AGENT_PRESENCE_REQUIRED", "").lower() in ("1", "true", "yes"),

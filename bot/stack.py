@@ -91,6 +91,7 @@ class Stack:
             "RASA_TOKEN": self.rasa_token,
             "HANDOFF_SECRET": self.handoff_secret,
             "REDIS_URL": self.redis_url or "",
+            "CUSTOMERS_API_URL": f"http://127.0.0.1:{p.backend}",
             # actions
             "ORDERS_API_URL": f"http://127.0.0.1:{p.backend}",
             "IDENTITY_API_URL": f"http://127.0.0.1:{p.backend}",

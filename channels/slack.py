@@ -9,6 +9,10 @@ The bot answers direct messages, @mentions, every customer message in the channe
 SLACK_CHANNELS, and follow-ups in a thread it already takes part in. A Slack message is identified
 by team + channel + ts, so Slack's retries and the app_mention + message pair that Slack sends for
 one @mention are the same platform message and get a single answer.
+
+Other features of the same Slack app share the one bolt app and route: the agent inbox
+(inbox/slack_inbox.py) reserves its channel with reserve_channel(), and the customer side then
+ignores everything that happens there.
 """
 
 from __future__ import annotations
@@ -120,12 +124,18 @@ class SlackChannel:
         self._identity: BotIdentity | None = None
         self._identity_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        self._reserved: set[str] = set()  # channels handed to another feature (reserve_channel)
         self._bolt = self._build_bolt()
 
     def _build_bolt(self) -> AsyncApp:
         # Bolt injects arguments by name and, unlike for listeners, does not skip `self` here.
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
             return await self._authorize(enterprise_id, team_id)
+
+        # Events and presses in a reserved channel skip the customer listeners below, so listeners
+        # registered later (by the feature that reserved it) get them.
+        async def for_customers(body: dict[str, Any]) -> bool:
+            return channel_of(body) not in self._reserved
 
         bolt = AsyncApp(
             name="helpdesk-slack",
@@ -140,12 +150,27 @@ class SlackChannel:
             process_before_response=True,
             attaching_conversation_kwargs_enabled=False,  # assistant-thread helpers, unused
         )
-        bolt.event("app_mention")(self._on_app_mention)
-        bolt.event("message")(self._on_message)
-        bolt.block_action(BUTTON_ACTION)(self._on_button)
+        customers = [for_customers]
+        bolt.event("app_mention", matchers=customers)(self._on_app_mention)
+        bolt.event("message", matchers=customers)(self._on_message)
+        bolt.block_action(BUTTON_ACTION, matchers=customers)(self._on_button)
         # Anything else we are subscribed to is acknowledged, or Slack would retry it.
-        bolt.event(re.compile(".*"))(self._on_other_event)
+        bolt.event(re.compile(".*"), matchers=customers)(self._on_other_event)
         return bolt
+
+    # --- sharing the Slack app with other features -----------------------------------------
+    def reserve_channel(self, channel_id: str) -> AsyncApp:
+        """Hand one Slack channel to another feature of the same Slack app (the agent inbox):
+        from now on the customer side ignores every event and button press there, and the
+        caller registers its own listeners on the returned bolt app, the one behind
+        POST /slack/events (same signature checks, same bot identity)."""
+        self._reserved.add(channel_id)
+        return self._bolt
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The Web API client (its HTTP session opens in start()); wrap calls in call()."""
+        return self._client
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(EVENTS_PATH, self._events)
@@ -280,7 +305,7 @@ class SlackChannel:
             {"type": "mrkdwn", "text": f"You chose *{_escape(title)}*"}]})
         try:
             await send_with_retry(
-                lambda: self._call(self._client.chat_update(
+                lambda: self.call(self._client.chat_update(
                     channel=address.channel, ts=str(message.get("ts")),
                     text=str(message.get("text") or title), blocks=blocks)),
                 what=f"slack chat.update in {address.conversation_id}", attempts=2,
@@ -296,13 +321,14 @@ class SlackChannel:
         for message in messages:
             for post in render(message, conversation_id):
                 await send_with_retry(
-                    lambda post=post: self._call(self._client.chat_postMessage(
+                    lambda post=post: self.call(self._client.chat_postMessage(
                         channel=address.channel, thread_ts=address.thread_ts, **post)),
                     what=f"slack chat.postMessage to {conversation_id}",
                     attempts=SEND_ATTEMPTS, base_delay_s=RETRY_BASE_DELAY_S)
 
-    async def _call(self, request: Awaitable[Any]) -> Any:
-        """Await one Web API call, sorting its failures into retryable and permanent ones."""
+    async def call(self, request: Awaitable[Any]) -> Any:
+        """Await one Web API call, sorting its failures into retryable and permanent ones (for
+        send_with_retry)."""
         try:
             return await request
         except SlackApiError as exc:
@@ -384,6 +410,18 @@ AttachmentKind = Literal["image", "audio", "video", "file"]
 _KINDS: dict[str, AttachmentKind] = {"image": "image", "audio": "audio", "video": "video"}
 
 
+def channel_of(body: dict[str, Any]) -> str | None:
+    """The channel an event callback or an interaction payload happened in."""
+    event = body.get("event")
+    if isinstance(event, dict):
+        channel = event.get("channel")
+        if isinstance(channel, dict):  # channel_created, channel_rename... carry an object
+            channel = channel.get("id")
+        return str(channel) if channel else None
+    return ((body.get("channel") or {}).get("id")
+            or (body.get("container") or {}).get("channel_id"))
+
+
 def _attachments(event: dict[str, Any]) -> tuple[Attachment, ...]:
     found = []
     for file in event.get("files") or ():
@@ -434,4 +472,5 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-__all__ = ["SlackChannel", "SlackConfig", "SlackAddress", "build", "render", "REQUIRED_ENV"]
+__all__ = ["SlackChannel", "SlackConfig", "SlackAddress", "build", "render", "channel_of",
+           "REQUIRED_ENV"]

@@ -93,3 +93,29 @@ async def test_wrong_secret_is_refused_and_told_honestly(inbox: Stores,
     texts, _ = await run_handoff(events=EVENTS)
     assert texts == [replies.HANDOFF_FAILED]
     assert await inbox.cases.queued() == []
+
+
+async def test_a_gateway_escalation_is_recorded_as_the_trigger(inbox: Stores) -> None:
+    escalation = {"kind": "rule", "detail": "legal threat (said: \"lawyer\")",
+                  "message": "my lawyer will call you"}
+    latest = {"intent": {"name": "human_handoff", "confidence": 1.0}, "text": "EXTERNAL: human_handoff",
+              "entities": [{"entity": "handoff_trigger", "value": escalation}]}
+    await run_handoff(events=EVENTS[:2], latest=latest)
+    package = (await inbox.cases.get((await inbox.cases.queued())[0]))["package"]
+    assert package["trigger"] == {"kind": "rule", "detail": escalation["detail"]}
+    assert package["transcript"][-1]["text"] == "my lawyer will call you"
+
+
+@pytest.mark.parametrize("steps, kind", [
+    (["looked up order #1: verification failed", "looked up order #1: verification failed"],
+     "repeated_failure"),
+    (["not understood twice in a row"], "repeated_failure"),
+    (["looked up order #482913: not found"], "offer_accepted"),
+])
+async def test_repeated_failures_are_told_apart_from_other_accepted_offers(
+        inbox: Stores, steps: list[str], kind: str) -> None:
+    latest = {"intent": {"name": "affirm", "confidence": 0.9}}
+    await run_handoff(events=EVENTS, latest=latest,
+                      slots={"handoff_offered": True, "steps_tried": steps})
+    package = (await inbox.cases.get((await inbox.cases.queued())[0]))["package"]
+    assert package["trigger"]["kind"] == kind

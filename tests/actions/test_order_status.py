@@ -86,3 +86,13 @@ async def test_too_many_verification_attempts(backend: FakeBackend) -> None:
     texts, _, _ = await run()
     assert texts == [replies.TOO_MANY_ORDER_ATTEMPTS]
     assert len(backend.calls) == 1  # a 4xx is an answer, never retried
+
+
+async def test_second_failed_verification_in_a_row_hands_over(backend: FakeBackend) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionOrderStatus().run(dispatcher, tracker(slots={
+        "order_id": "482913", "order_contact": "mallory@example.com",
+        "steps_tried": ["looked up order #482913: verification failed"]}), {})
+    assert said(dispatcher) == [replies.VERIFICATION_FAILED_TWICE]
+    assert {"event": "followup", "name": "action_handoff_to_human"} in [
+        {"event": e["event"], "name": e.get("name")} for e in events if e["event"] == "followup"]

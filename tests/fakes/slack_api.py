@@ -1,9 +1,10 @@
 """A fake Slack for the real slack_sdk and slack-bolt code to talk to over loopback.
 
-FakeSlackApi is the Web API (auth.test, chat.postMessage, chat.update): it records every call,
-checks the bot token and Slack's block limits like the real API does, and can be told to fail the
-next calls (429 with Retry-After, 5xx, API errors). SlackSender plays Slack's side of the Events
-API and interactivity: signed event callbacks (with retry headers) and button presses.
+FakeSlackApi is the Web API (auth.test, chat.postMessage, chat.update, chat.postEphemeral,
+conversations.members): it records every call, checks the bot token and Slack's block limits like
+the real API does, and can be told to fail the next calls (429 with Retry-After, 5xx, API errors).
+SlackSender plays Slack's side of the Events API and interactivity: signed event callbacks (with
+retry headers) and button presses.
 """
 
 from __future__ import annotations
@@ -131,6 +132,9 @@ def signature_headers(body: str, signature: Signature) -> dict[str, str]:
 
 # --- the Web API -------------------------------------------------------------------------------
 SECTION_TEXT_LIMIT = 3000
+SECTION_FIELDS_MAX = 10
+SECTION_FIELD_LIMIT = 2000
+HEADER_LIMIT = 150
 MESSAGE_TEXT_LIMIT = 40000
 
 
@@ -160,6 +164,9 @@ class FakeSlackApi:
     bot_user_id: str = "UBOT"
     bot_id: str = "BBOT"
     team_id: str = TEAM
+    # conversations.members answers from here; a channel not listed is channel_not_found
+    members: dict[str, list[str]] = field(default_factory=dict)
+    members_page_limit: int = 1000  # Slack may return fewer than asked for: pages get smaller
     calls: list[ApiCall] = field(default_factory=list)
     _failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -180,6 +187,9 @@ class FakeSlackApi:
 
     def updates(self) -> list[dict[str, Any]]:
         return [c.body for c in self.attempts("chat.update") if c.ok]
+
+    def ephemerals(self) -> list[dict[str, Any]]:
+        return [c.body for c in self.attempts("chat.postEphemeral") if c.ok]
 
     async def wait_for(self, method: str, count: int, *, ok: bool | None = True,
                        timeout_s: float = 5.0) -> list[ApiCall]:
@@ -205,6 +215,7 @@ class FakeSlackApi:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk reads some methods with GET
         return app
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -239,10 +250,31 @@ class FakeSlackApi:
             message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id,
                        "ts": ts, **kept}
             return 200, {"ok": True, "channel": body["channel"], "ts": ts, "message": message}, {}
+        if method == "chat.postEphemeral":
+            problem = _message_problem(body) or (None if body.get("user") else "user_not_found")
+            if problem:
+                return 200, {"ok": False, "error": problem}, {}
+            return 200, {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}, {}
+        if method == "conversations.members":
+            return 200, self._members_page(body), {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
+
+    def _members_page(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One page of a channel's members; the cursor is the offset, as opaque as Slack's."""
+        channel = str(body.get("channel") or "")
+        if channel not in self.members:
+            return {"ok": False, "error": "channel_not_found"}
+        everyone = self.members[channel]
+        start = int(body.get("cursor") or 0)
+        size = min(int(body.get("limit") or 100), self.members_page_limit)
+        rest = start + size
+        return {"ok": True, "members": everyone[start:rest],
+                "response_metadata": {"next_cursor": str(rest) if rest < len(everyone) else ""}}
 
 
 async def _read_body(request: web.Request) -> dict[str, Any]:
+    if request.method == "GET":
+        return dict(request.query)
     if request.content_type == "application/json":
         data = await request.json()
         return data if isinstance(data, dict) else {}
@@ -264,7 +296,17 @@ def _message_problem(body: dict[str, Any]) -> str | None:
     if len(str(body.get("text") or "")) > MESSAGE_TEXT_LIMIT:
         return "msg_too_long"
     for block in body.get("blocks") or ():
-        if block.get("type") == "section" and len(block["text"]["text"]) > SECTION_TEXT_LIMIT:
+        if block.get("type") == "section":
+            fields = block.get("fields") or []
+            if "text" not in block and not fields:
+                return "invalid_blocks"
+            if "text" in block and len(block["text"]["text"]) > SECTION_TEXT_LIMIT:
+                return "invalid_blocks"
+            if len(fields) > SECTION_FIELDS_MAX or any(
+                    len(f["text"]) > SECTION_FIELD_LIMIT for f in fields):
+                return "invalid_blocks"
+        if block.get("type") == "header" and (
+                block["text"]["type"] != "plain_text" or len(block["text"]["text"]) > HEADER_LIMIT):
             return "invalid_blocks"
         if block.get("type") == "actions":
             ids = [e["action_id"] for e in block["elements"]]

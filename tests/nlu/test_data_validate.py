@@ -10,11 +10,13 @@ from pathlib import Path
 from bot.model_cache import ROOT, quiet_env
 
 # Rasa 3.6 reports these although they are used: form questions (utter_ask_<slot>) are uttered
-# by the form itself, the others by custom actions (dispatcher.utter_message(response=...)), and
+# by the form itself, the others by custom actions or Rasa (dispatcher.utter_message(response=...)), and
 # `faq` is listed in domain.yml while data/faq.yml carries its responses.
 KNOWN_FALSE_POSITIVES = (
     re.compile(r"The utterance 'utter_ask_\w+' is not used in any story or rule"),
     re.compile(r"The utterance '(utter_cancelled|utter_handoff_declined)' is not used"),
+    # Said by action_default_fallback, Rasa's core fallback (config.yml).
+    re.compile(r"The utterance 'utter_default' is not used"),
     re.compile(r"duplicated intents have been found across multiple domain files: faq$"),
 )
 

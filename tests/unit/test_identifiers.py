@@ -2,7 +2,7 @@
 
 import pytest
 
-from actions.identifiers import (
+from bot.identifiers import (
     looks_like_attempted_order_id,
     parse_contact,
     parse_login,

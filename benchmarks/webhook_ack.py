@@ -1,0 +1,209 @@
+"""Platform webhook acknowledgement latency while Rasa is slow.
+
+Slack retries an Events API callback that is not answered within 3 s, and Twilio reports an error
+(and the reply is lost) when its webhook gets no answer within 15 s. The gateway therefore answers
+the platform's POST as soon as the message is queued and sends the replies later through the
+platform's API. This measures that acknowledgement per channel: the real gateway app, with each
+platform channel pointed at the test suite's fake platform API, and a fake Rasa that takes 2 s per
+message behind it. Each POST is timed from send to response status received; the table gives p50,
+p99, max and mean in milliseconds, and how many replies eventually reached the fake API (all of
+them should, about 2 s later). Everything runs in-process on 127.0.0.1.
+
+    python -m benchmarks.webhook_ack [--requests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+from benchmarks.webchat_roundtrip import percentile
+from bot.app import create_app
+from bot.settings import Settings
+from bot.stores import memory_stores
+from tests.fakes.rasa import FakeRasa
+from tests.fakes.slack_api import TEAM, FakeSlackApi, dm, signature_headers
+from tests.fakes.telegram_api import TOKEN as TELEGRAM_TOKEN
+from tests.fakes.telegram_api import FakeTelegramAPI, Updates
+from tests.fakes.twilio_api import FakeTwilio
+from tests.slack.conftest import slack_env
+from tests.sms.conftest import new_sid
+from tests.telegram.conftest import SECRET as TELEGRAM_SECRET
+
+RASA_DELAY_S = 2.0
+CONCURRENCY = 20  # webhook POSTs in flight at once
+REPLY_WAIT_S = 30.0  # how long to wait for the replies to reach the fake platform API
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """One channel's fake platform API and how to talk to the gateway as that platform."""
+    name: str
+    path: str  # the gateway's webhook
+    api: web.Application  # the fake platform API the gateway sends replies to
+    env: Callable[[str], dict[str, str]]  # the gateway environment, given the fake API's URL
+    request: Callable[[int], SignedRequest]  # the signed webhook for a message in conversation i
+    replies: Callable[[], int]  # replies the fake API has accepted so far
+
+
+# --- Slack -------------------------------------------------------------------------------------
+def slack_platform() -> Platform:
+    fake = FakeSlackApi()
+    return Platform("slack", "/slack/events", fake.app(),
+                    env=lambda url: slack_env(f"{url}/api/"), request=slack_request,
+                    replies=lambda: len(fake.posts()))
+
+
+def slack_request(i: int) -> SignedRequest:
+    """An Events API callback: a DM from user i in their own DM channel, signed as Slack does."""
+    event = dm(f"benchmark message {i}", user=f"U{i:08d}", channel=f"D{i:08d}")
+    envelope = {"token": "legacy-verification-token", "team_id": TEAM, "api_app_id": "A0APP",
+                "type": "event_callback", "event": event,
+                "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}", "event_time": int(time.time())}
+    body = json.dumps(envelope)
+    return SignedRequest(body.encode(), {"Content-Type": "application/json",
+                                         **signature_headers(body, "valid")})
+
+
+# --- Telegram ----------------------------------------------------------------------------------
+def telegram_platform() -> Platform:
+    fake = FakeTelegramAPI()
+    updates = Updates()
+    return Platform("telegram", "/telegram/webhook", fake.app(),
+                    env=lambda url: {"TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+                                     "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+                                     "TELEGRAM_API_URL": url},
+                    request=lambda i: telegram_request(updates, i),
+                    replies=lambda: len(fake.sent()))
+
+
+def telegram_request(updates: Updates, i: int) -> SignedRequest:
+    """A private-chat message update from user i, with the webhook's secret token header."""
+    chat = 10_000 + i
+    update = updates.message(f"benchmark message {i}", chat_id=chat, user_id=chat)
+    return SignedRequest(json.dumps(update).encode(),
+                         {"Content-Type": "application/json",
+                          "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+
+
+# --- SMS (Twilio) ------------------------------------------------------------------------------
+def sms_platform() -> Platform:
+    fake = FakeTwilio()
+    return Platform("sms", "/sms/twilio", fake.app(), env=fake.channel_env,
+                    request=lambda i: sms_request(fake, i), replies=lambda: len(fake.sent))
+
+
+def sms_request(twilio: FakeTwilio, i: int) -> SignedRequest:
+    """An incoming-message webhook from phone number i, signed against the public URL."""
+    params = twilio.inbound_params(sender=f"+1555{i:07d}", body=f"benchmark message {i}",
+                                   sid=new_sid())
+    signature = twilio.sign(twilio.public_base_url + "/sms/twilio", params)
+    return SignedRequest(urlencode(params).encode(),
+                         {"Content-Type": "application/x-www-form-urlencoded",
+                          "X-Twilio-Signature": signature})
+
+
+# --- the run -----------------------------------------------------------------------------------
+async def serve(app: web.Application, runners: list[web.AppRunner]) -> str:
+    """Start an app on 127.0.0.1 with an ephemeral port; returns its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    runners.append(runner)
+    return f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    acks_ms: list[float]
+    bad_statuses: list[int]
+    replies: int
+    reply_wait_s: float
+
+
+async def measure(platform: Platform, http: aiohttp.ClientSession, requests: int) -> Result:
+    runners: list[web.AppRunner] = []
+    try:
+        rasa_url = await serve(FakeRasa(delay_s=RASA_DELAY_S).app(), runners)
+        api_url = await serve(platform.api, runners)
+        gateway = await serve(create_app(Settings(rasa_url=rasa_url, handoff_secret="bench"),
+                                         stores=memory_stores(), env=platform.env(api_url)),
+                              runners)
+        slots = asyncio.Semaphore(CONCURRENCY)
+        acks: list[float] = []
+        bad: list[int] = []
+
+        async def post(i: int) -> None:
+            signed = platform.request(i)
+            async with slots:
+                started = time.perf_counter()
+                async with http.post(gateway + platform.path, data=signed.body,
+                                     headers=signed.headers) as resp:
+                    acks.append((time.perf_counter() - started) * 1000)
+                    if not 200 <= resp.status < 300:
+                        bad.append(resp.status)
+                    await resp.read()
+
+        sent_at = time.perf_counter()
+        await asyncio.gather(*(post(i) for i in range(requests)))
+        deadline = time.perf_counter() + REPLY_WAIT_S
+        while platform.replies() < requests and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        return Result(platform.name, acks, bad, platform.replies(),
+                      time.perf_counter() - sent_at)
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+def report(results: list[Result], requests: int) -> None:
+    print(f"webhook ack latency, {requests} messages per channel (one per conversation), "
+          f"{CONCURRENCY} in flight, fake Rasa {RASA_DELAY_S:.0f} s per message")
+    print(f"{'channel':<9} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'mean ms':>8}"
+          f"  {'replies delivered':>17}")
+    for r in results:
+        print(f"{r.name:<9} {len(r.acks_ms):>4} {percentile(r.acks_ms, 50):>8.1f} "
+              f"{percentile(r.acks_ms, 99):>8.1f} {max(r.acks_ms):>8.1f} "
+              f"{statistics.fmean(r.acks_ms):>8.1f}  {r.replies:>6}/{requests:<4} "
+              f"in {r.reply_wait_s:4.1f} s")
+    for r in results:
+        if r.bad_statuses:
+            print(f"WARNING: {r.name}: {len(r.bad_statuses)} acks were not 2xx "
+                  f"(statuses {sorted(set(r.bad_statuses))})")
+        if r.replies < requests:
+            print(f"WARNING: {r.name}: only {r.replies} of {requests} replies reached the fake "
+                  f"API within {REPLY_WAIT_S:.0f} s")
+
+
+async def main(requests: int) -> None:
+    results: list[Result] = []
+    async with aiohttp.ClientSession() as http:
+        for make in (slack_platform, telegram_platform, sms_platform):
+            results.append(await measure(make(), http, requests))
+    report(results, requests)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=200,
+                        help="messages sent to each channel (default 200)")
+    asyncio.run(main(parser.parse_args().requests))

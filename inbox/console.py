@@ -1,0 +1,703 @@
+"""The web agent console: where people sign in, see the handoff queue live, read a case's context
+package and transcript, claim it, reply, hand it back to the bot or resolve it.
+
+Mounted on the gateway under /console (see mount_console):
+  GET  /console/                         the single-page console (console_static/)
+  POST /console/api/login                {email, password} -> session cookie
+  POST /console/api/logout
+  GET  /console/api/me
+  GET  /console/api/cases                the queue: waiting (follow-ups, then queued), mine,
+                                         teammates' active cases, recently closed
+  GET  /console/api/cases/{id}           context package + live transcript (audited as a view)
+  POST /console/api/cases/{id}/claim
+  POST /console/api/cases/{id}/reply     {text}
+  POST /console/api/cases/{id}/return    back to the bot
+  POST /console/api/cases/{id}/resolve   the customer is asked for a 1-5 rating
+  GET  /console/api/cases/{id}/suggestions
+  GET  /console/api/audit                recent audit entries, newest first
+  GET  /console/ws                       live queue events and the watched case's transcript
+
+Security: every API and websocket request needs a valid session (401 otherwise); the session is
+an unguessable token in an HttpOnly, SameSite=Strict cookie, stored hashed in stores.sessions
+under "agent:" for 12 hours. POSTs must come from the console's own origin (Origin header, CSRF).
+Five failed sign-ins for one e-mail within 15 minutes lock that e-mail for 15 minutes: for
+configured accounts in stores.conversations under "console-login:<email>" (shared by every gateway
+instance with Redis), for unknown e-mails in a bounded in-memory table (same answers either way,
+so the lockout does not reveal which accounts exist).
+
+Websocket protocol (JSON text frames):
+  server -> agent  {"type": "hello", "agent": {email, name}, "online": [email...]}
+                   {"type": "presence", "online": [email...]}
+                   {"type": "event", "kind": opened|customer_message|agent_message|claimed|
+                    returned|resolved|cancelled|rated|follow_up_contact, "case_id", "status",
+                    "channel", "trigger", "actor", "actor_name", "text" (customer messages only)}
+                   {"type": "transcript", "case_id", "case": <card>, "entries": [...]}
+                   {"type": "pong"}
+  agent -> server  {"type": "watch", "case_id": <id or null>}   live transcript of one case
+                   {"type": "ping"}
+  Close code 4401: the session ended (signed out or expired).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Mapping
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from bot.cases import WAITING, CaseConflict, CaseDesk, CaseEvent, CaseNotFound
+from bot.stores import Stores
+from inbox.agents import Agent, check_login, load_accounts, normalise_email
+from inbox.suggestions import Parser, faq_answers, suggest
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "console_static"
+COOKIE = "nw_agent_session"
+SESSION_TTL_S = 12 * 3600
+SESSION_NAMESPACE = "agent:"
+FAILURE_WINDOW_S = 15 * 60
+MAX_FAILURES = 5
+LOCKOUT_S = 15 * 60
+MAX_REPLY_CHARS = 4000
+MAX_BODY_BYTES = 64 * 1024
+MAX_WS_FRAME = 16 * 1024
+RECENT_CLOSED = 25
+SCAN_CASES = 300
+SESSION_RECHECK_S = 60.0
+CLIENT_QUEUE = 500
+CLOSE_SESSION_ENDED = 4401
+_CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+CLOSED = ("resolved", "returned", "cancelled")
+
+CONSOLE_KEY = web.AppKey("agent_console", "AgentConsole")
+
+API_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+    def response(self) -> web.Response:
+        return web.json_response({"error": self.code, "message": self.message, **self.extra},
+                                 status=self.status)
+
+
+def _unauthorized() -> ApiError:
+    return ApiError(401, "unauthorized", "Sign in to use the agent console.")
+
+
+@dataclass(eq=False)
+class _Client:
+    """One open console websocket: its agent, its session, what it watches, its send queue."""
+
+    ws: web.WebSocketResponse
+    agent: Agent
+    session_key: str
+    watching: str | None = None
+    queue: asyncio.Queue[dict[str, Any] | None] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=CLIENT_QUEUE))
+
+    def push(self, frame: dict[str, Any] | None) -> None:
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:  # a stalled browser: drop it, it reloads when it reconnects
+            log.warning("console socket of %s is not reading; closing it", self.agent.email)
+            asyncio.ensure_future(self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER))
+
+
+class AgentConsole:
+    def __init__(self, *, desk: CaseDesk, stores: Stores, rasa: Parser,
+                 accounts: Mapping[str, Agent], clock: Callable[[], float] = time.time,
+                 faq: dict[str, str] | None = None) -> None:
+        self.desk = desk
+        self.stores = stores
+        self.rasa = rasa
+        self.accounts = dict(accounts)
+        self.clock = clock
+        self._faq = faq
+        self._clients: set[_Client] = set()
+        self._unknown_failures: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._viewed: dict[str, set[str]] = {}
+        # scrypt is deliberately costly: a flood of sign-ins queues here instead of taking every
+        # worker thread (and the CPU) from the rest of the gateway.
+        self._password_checks = asyncio.Semaphore(2)
+
+    # --- sessions --------------------------------------------------------------------------
+    @staticmethod
+    def _session_key(token: str) -> str:
+        # Stored hashed: a dump of the session store holds nothing that signs anyone in.
+        return SESSION_NAMESPACE + hashlib.sha256(token.encode()).hexdigest()
+
+    async def create_session(self, agent: Agent) -> str:
+        token = secrets.token_urlsafe(32)
+        await self.stores.sessions.put(self._session_key(token), SESSION_NAMESPACE + agent.email,
+                                       ttl_s=SESSION_TTL_S)
+        return token
+
+    async def _agent_of_key(self, key: str) -> Agent | None:
+        value = await self.stores.sessions.get(key)
+        if not value or not value.startswith(SESSION_NAMESPACE):
+            return None
+        return self.accounts.get(value[len(SESSION_NAMESPACE):])
+
+    async def session(self, request: web.Request) -> tuple[Agent, str]:
+        token = request.cookies.get(COOKIE, "")
+        if not _TOKEN.match(token):
+            raise _unauthorized()
+        key = self._session_key(token)
+        agent = await self._agent_of_key(key)
+        if agent is None:
+            raise _unauthorized()
+        return agent, key
+
+    async def end_session(self, key: str) -> None:
+        # The session store has no delete: overwrite with a value that is not a session, which
+        # expires a second later.
+        await self.stores.sessions.put(key, "revoked", ttl_s=1)
+        for client in [c for c in self._clients if c.session_key == key]:
+            await client.ws.close(code=CLOSE_SESSION_ENDED, message=b"signed out")
+
+    # --- brute-force protection ------------------------------------------------------------
+    async def _failures(self, email: str) -> dict[str, Any]:
+        if email in self.accounts:
+            state = await self.stores.conversations.get(f"console-login:{email}")
+            return {"failures": list(state.get("failures") or []),
+                    "locked_until": state.get("locked_until")}
+        return dict(self._unknown_failures.get(email) or {"failures": [], "locked_until": None})
+
+    async def _save_failures(self, email: str, state: dict[str, Any]) -> None:
+        if email in self.accounts:
+            await self.stores.conversations.update(f"console-login:{email}", state)
+            return
+        self._unknown_failures[email] = state
+        self._unknown_failures.move_to_end(email)
+        while len(self._unknown_failures) > 10_000:
+            self._unknown_failures.popitem(last=False)
+
+    async def locked_for(self, email: str) -> float:
+        """Seconds this e-mail is still locked out for (0 when it may try)."""
+        until = (await self._failures(email)).get("locked_until") or 0
+        return max(0.0, float(until) - self.clock())
+
+    async def note_failure(self, email: str) -> bool:
+        """Count a failed sign-in; True when it locks the e-mail."""
+        now = self.clock()
+        state = await self._failures(email)
+        failures = [t for t in state["failures"] if t > now - FAILURE_WINDOW_S] + [now]
+        locked = len(failures) >= MAX_FAILURES
+        await self._save_failures(email, {"failures": [] if locked else failures,
+                                          "locked_until": now + LOCKOUT_S if locked else None})
+        return locked
+
+    async def clear_failures(self, email: str) -> None:
+        state = await self._failures(email)
+        if state["failures"] or state["locked_until"]:
+            await self._save_failures(email, {"failures": [], "locked_until": None})
+
+    # --- audit -----------------------------------------------------------------------------
+    async def audit(self, agent: str, action: str, case_id: str | None = None,
+                    detail: dict[str, Any] | None = None) -> None:
+        entry: dict[str, Any] = {"ts": self.clock(), "agent": agent, "action": action}
+        if case_id is not None:
+            entry["case_id"] = case_id
+        if detail:
+            entry["detail"] = detail
+        try:
+            await self.stores.audit.record(entry)
+        except Exception:  # the action happened; losing its audit line must at least be loud
+            log.exception("audit record failed: %s", entry)
+
+    # --- presentation ----------------------------------------------------------------------
+    def agent_name(self, email: str | None) -> str | None:
+        if not email:
+            return None
+        agent = self.accounts.get(email)
+        return agent.name if agent else email
+
+    async def card(self, case: dict[str, Any], me: str | None = None,
+                   position: int | None = None) -> dict[str, Any]:
+        """What the queue shows of a case."""
+        package = case.get("package") or {}
+        customer = package.get("customer") or {}
+        sentiment = package.get("sentiment") or {}
+        if position is None and case.get("status") in WAITING:
+            position = await self.stores.cases.queue_position(case["case_id"])
+        return {
+            "case_id": case["case_id"],
+            "status": case.get("status"),
+            "position": position if case.get("status") in WAITING else None,
+            "channel": case.get("channel") or package.get("channel") or "unknown",
+            "trigger": {"kind": (case.get("trigger") or {}).get("kind"),
+                        "detail": (case.get("trigger") or {}).get("detail")},
+            "customer": customer_label(customer, case.get("channel", "")),
+            "wants": (package.get("summary") or {}).get("wants") or "",
+            "agent": case.get("agent"),
+            "agent_name": self.agent_name(case.get("agent")),
+            "mine": bool(me and case.get("agent") == me),
+            "opened_at": case.get("opened_at"),
+            "claimed_at": case.get("claimed_at"),
+            "closed_at": case.get("closed_at"),
+            "csat": case.get("csat"),
+            "follow_up_contact_left": bool(case.get("follow_up_contact")),
+            "sentiment": {"latest": sentiment.get("latest"), "trend": sentiment.get("trend")},
+        }
+
+    # --- live queue ------------------------------------------------------------------------
+    async def on_case_event(self, event: CaseEvent) -> None:
+        case = event.case
+        case_id = case.get("case_id", "")
+        frame = {"type": "event", "kind": event.kind, "case_id": case_id,
+                 "status": case.get("status"), "channel": case.get("channel"),
+                 "trigger": (case.get("trigger") or {}).get("kind"),
+                 "actor": event.actor, "actor_name": self.agent_name(event.actor),
+                 "text": event.text if event.kind == "customer_message" else None,
+                 "ts": self.clock()}
+        for client in list(self._clients):
+            client.push(frame)
+        await self.push_transcript(case_id)
+
+    async def push_transcript(self, case_id: str) -> None:
+        """Send the watched case's transcript (and state) to the agents who have it open."""
+        watchers = [c for c in self._clients if c.watching == case_id]
+        if not watchers:
+            return
+        case = await self.desk.get(case_id)
+        if case is None:
+            return
+        frame = {"type": "transcript", "case_id": case_id, "case": await self.card(case),
+                 "entries": await self.transcript(case)}
+        for client in watchers:
+            client.push(frame)
+
+    async def transcript(self, case: dict[str, Any]) -> list[dict[str, Any]]:
+        """The live transcript (desk.transcript: redacted); when the gateway holds none for the
+        conversation, the one the handoff package brought (redacted by its producer)."""
+        entries = await self.desk.transcript(case)
+        if entries:
+            return entries
+        package = case.get("package") or {}
+        return [{**e, "source": "package"} for e in package.get("transcript") or []]
+
+    def online(self) -> list[str]:
+        return sorted({c.agent.email for c in self._clients})
+
+    def _broadcast_presence(self) -> None:
+        frame = {"type": "presence", "online": self.online()}
+        for client in list(self._clients):
+            client.push(frame)
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        agent, key = await self.session(request)
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.rstrip("/") != own_origin(request):
+            raise ApiError(403, "bad_origin", "Cross-site requests are not allowed.")
+        ws = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_WS_FRAME)
+        await ws.prepare(request)
+        client = _Client(ws=ws, agent=agent, session_key=key)
+        self._clients.add(client)
+        self.desk.availability.agent_online(agent.email)
+        writer = asyncio.create_task(self._writer(client), name=f"console ws {agent.email}")
+        client.push({"type": "hello", "agent": agent.public(), "online": self.online()})
+        self._broadcast_presence()
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    data = json.loads(message.data)
+                except ValueError:
+                    continue
+                if not isinstance(data, dict):
+                    continue
+                if data.get("type") == "ping":
+                    client.push({"type": "pong"})
+                elif data.get("type") == "watch":
+                    await self._watch(client, data.get("case_id"))
+        finally:
+            self._clients.discard(client)
+            self.desk.availability.agent_offline(agent.email)
+            client.push(None)
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+            self._broadcast_presence()
+        return ws
+
+    async def _watch(self, client: _Client, case_id: Any) -> None:
+        if not isinstance(case_id, str) or not _CASE_ID.match(case_id):
+            client.watching = None
+            return
+        case = await self.desk.get(case_id)
+        if case is None:
+            client.watching = None
+            return
+        viewed = self._viewed.setdefault(client.agent.email, set())
+        if case_id not in viewed:  # reading a transcript live is a view, like opening it
+            viewed.add(case_id)
+            await self.audit(client.agent.email, "view", case_id, {"via": "live"})
+        client.watching = case_id
+        await self.push_transcript(case_id)
+
+    async def _writer(self, client: _Client) -> None:
+        while True:
+            try:
+                frame = await asyncio.wait_for(client.queue.get(), SESSION_RECHECK_S)
+            except asyncio.TimeoutError:
+                if await self._agent_of_key(client.session_key) is None:
+                    await client.ws.close(code=CLOSE_SESSION_ENDED, message=b"session ended")
+                    return
+                continue
+            if frame is None or client.ws.closed:
+                return
+            try:
+                await client.ws.send_str(json.dumps(frame))
+            except (ConnectionResetError, RuntimeError):
+                return
+
+    async def close(self) -> None:
+        for client in list(self._clients):
+            await client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+    # --- HTTP API --------------------------------------------------------------------------
+    async def login(self, request: web.Request) -> web.Response:
+        check_origin(request)
+        body = await json_body(request)
+        email, password = body.get("email"), body.get("password")
+        if not isinstance(email, str) or not isinstance(password, str) or not email.strip() \
+                or not password or len(email) > 254 or len(password) > 1024:
+            raise ApiError(400, "bad_request", "Enter your e-mail address and password.")
+        email = normalise_email(email)
+        locked_for = await self.locked_for(email)
+        if locked_for > 0:
+            await self.audit(email, "login_locked")
+            raise _locked(locked_for)
+        async with self._password_checks:
+            agent = await asyncio.to_thread(check_login, self.accounts, email, password)
+        if agent is None:
+            locked = await self.note_failure(email)
+            await self.audit(email, "login_failed",
+                             detail={"reason": "wrong password" if email in self.accounts
+                                     else "unknown account", "locked": locked})
+            if locked:
+                raise _locked(LOCKOUT_S)
+            raise ApiError(401, "bad_credentials", "Wrong e-mail address or password.")
+        await self.clear_failures(email)
+        token = await self.create_session(agent)
+        await self.audit(agent.email, "login")
+        response = web.json_response({"agent": agent.public()})
+        response.set_cookie(COOKIE, token, max_age=SESSION_TTL_S, path="/console", httponly=True,
+                            samesite="Strict", secure=is_https(request))
+        return response
+
+    async def logout(self, request: web.Request) -> web.Response:
+        agent, key = await self.session(request)
+        check_origin(request)
+        await self.end_session(key)
+        await self.audit(agent.email, "logout")
+        response = web.json_response({"ok": True})
+        response.del_cookie(COOKIE, path="/console")
+        return response
+
+    async def me(self, request: web.Request) -> web.Response:
+        agent, _ = await self.session(request)
+        return web.json_response({"agent": agent.public(), "online": self.online()})
+
+    async def cases(self, request: web.Request) -> web.Response:
+        agent, _ = await self.session(request)
+        me = agent.email
+        waiting = await self.desk.waiting()
+        recent = await self.desk.recent(limit=SCAN_CASES)
+        active = sorted((c for c in recent if c.get("status") == "active"),
+                        key=lambda c: c.get("claimed_at") or 0)
+        mine = [c for c in active if c.get("agent") == me]
+        teammates = [c for c in active if c.get("agent") != me]
+        closed = [c for c in recent if c.get("status") in CLOSED][:RECENT_CLOSED]
+        cards = [await self.card(c, me, position=i + 1) for i, c in enumerate(waiting)]
+        cards += [await self.card(c, me) for c in (*mine, *teammates, *closed)]
+        return web.json_response({"cases": cards, "online": self.online()})
+
+    async def _case(self, request: web.Request) -> dict[str, Any]:
+        case_id = request.match_info["case_id"]
+        if not _CASE_ID.match(case_id):
+            raise CaseNotFound(case_id)
+        return await self.desk.require(case_id)
+
+    async def case_detail(self, request: web.Request) -> web.Response:
+        agent, _ = await self.session(request)
+        case = await self._case(request)
+        await self.audit(agent.email, "view", case["case_id"])
+        self._viewed.setdefault(agent.email, set()).add(case["case_id"])
+        return web.json_response({"case": await self.card(case, agent.email),
+                                  "context": context_of(case),
+                                  "transcript": await self.transcript(case)})
+
+    async def claim(self, request: web.Request) -> web.Response:
+        agent, _ = await self.session(request)
+        check_origin(request)
+        case = await self._case(request)
+        try:
+            case = await self.desk.claim(case["case_id"], agent.email)
+        except CaseConflict:
+            raise await self._conflict("claim", case["case_id"], agent.email) from None
+        await self.audit(agent.email, "claim", case["case_id"])
+        return await self._after_action(case, agent)
+
+    async def reply(self, request: web.Request) -> web.Response:
+        agent, _ = await self.session(request)
+        check_origin(request)
+        case = await self._case(request)
+        body = await json_body(request)
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(400, "bad_request", "Write a reply first.")
+        text = text.strip()
+        if len(text) > MAX_REPLY_CHARS:
+            raise ApiError(400, "bad_request",
+                           f"That reply is too long ({len(text)} characters; at most "
+                           f"{MAX_REPLY_CHARS}).")
+        try:
+            case = await self.desk.agent_reply(case["case_id"], agent.email, text)
+        except CaseConflict:
+            raise await self._conflict("reply", case["case_id"], agent.email) from None
+        # The audit keeps who replied when and how long the reply was, never what it said.
+        await self.audit(agent.email, "reply", case["case_id"], {"chars": len(text)})
+        return await self._after_action(case, agent)
+
+    async def return_to_bot(self, request: web.Request) -> web.Response:
+        return await self._close(request, "return_to_bot")
+
+    async def resolve(self, request: web.Request) -> web.Response:
+        return await self._close(request, "resolve")
+
+    async def _close(self, request: web.Request, action: str) -> web.Response:
+        agent, _ = await self.session(request)
+        check_origin(request)
+        case = await self._case(request)
+        # CaseDesk._close checks the claimer only after the status changed, so the console checks
+        # first: a teammate's active case is never closed by someone else.
+        if case.get("status") != "active" or case.get("agent") != agent.email:
+            raise await self._conflict(action, case["case_id"], agent.email)
+        close = self.desk.return_to_bot if action == "return_to_bot" else self.desk.resolve
+        try:
+            case = await close(case["case_id"], agent.email)
+        except CaseConflict:
+            raise await self._conflict(action, case["case_id"], agent.email) from None
+        await self.audit(agent.email, action, case["case_id"])
+        return await self._after_action(case, agent)
+
+    async def _after_action(self, case: dict[str, Any], agent: Agent) -> web.Response:
+        await self.push_transcript(case["case_id"])
+        fresh = await self.desk.get(case["case_id"]) or case
+        return web.json_response({"case": await self.card(fresh, agent.email),
+                                  "transcript": await self.transcript(fresh)})
+
+    async def _conflict(self, action: str, case_id: str, me: str) -> ApiError:
+        case = await self.desk.require(case_id)
+        status, owner = case.get("status"), case.get("agent")
+        owner_name = self.agent_name(owner) or "another agent"
+        if status in CLOSED:
+            message = f"This case is already closed ({status})."
+        elif status == "active" and owner == me:
+            message = "You already have this case."
+        elif status == "active":
+            message = (f"{owner_name} already claimed this case." if action == "claim"
+                       else f"{owner_name} is handling this case; only they can do that.")
+        else:
+            message = "Claim the case first."
+        return ApiError(409, "conflict", message, case=await self.card(case, me))
+
+    async def suggestions(self, request: web.Request) -> web.Response:
+        await self.session(request)
+        case = await self._case(request)
+        transcript = await self.transcript(case)
+        last = next((e.get("text") for e in reversed(transcript) if e.get("role") == "customer"),
+                    None)
+        if self._faq is None:
+            self._faq = faq_answers()
+        return web.json_response(await suggest(self.rasa, last, answers=self._faq))
+
+    async def audit_log(self, request: web.Request) -> web.Response:
+        await self.session(request)
+        try:
+            limit = min(500, max(1, int(request.query.get("limit", "100"))))
+        except ValueError:
+            raise ApiError(400, "bad_request", "limit must be a number") from None
+        entries = list(reversed(await self.stores.audit.recent(limit=limit)))
+        for entry in entries:
+            entry["agent_name"] = self.agent_name(entry.get("agent"))
+        return web.json_response({"entries": entries})
+
+    async def page(self, request: web.Request) -> web.FileResponse:
+        response = web.FileResponse(STATIC_DIR / "console.html")
+        response.headers["Content-Security-Policy"] = PAGE_CSP
+        return response
+
+
+# --- helpers -------------------------------------------------------------------------------
+def _locked(seconds: float) -> ApiError:
+    minutes = max(1, round(seconds / 60))
+    error = ApiError(429, "locked",
+                     f"Too many failed sign-ins. Try again in {minutes} minute"
+                     f"{'s' if minutes != 1 else ''}.", retry_after_s=int(seconds))
+    return error
+
+
+def is_https(request: web.Request) -> bool:
+    return request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip() == "https"
+
+
+def own_origin(request: web.Request) -> str:
+    """The origin the browser sees (a TLS-terminating proxy may sit in front of us)."""
+    scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    return f"{scheme}://{host}"
+
+
+def check_origin(request: web.Request) -> None:
+    """CSRF: a state-changing request must say it comes from the console's own origin."""
+    origin = request.headers.get("Origin")
+    if origin is None or origin.rstrip("/") != own_origin(request):
+        raise ApiError(403, "bad_origin", "Cross-site requests are not allowed.")
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "bad_request", "The request body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "The request body must be a JSON object.")
+    return body
+
+
+def customer_label(customer: dict[str, Any], channel: str) -> str:
+    if customer.get("display_name"):
+        return str(customer["display_name"])
+    if customer.get("contact_hint"):
+        return str(customer["contact_hint"])
+    names = {"web": "Web chat visitor", "slack": "Slack user", "telegram": "Telegram user",
+             "sms": "SMS customer"}
+    ident = str(customer.get("id") or "")
+    tail = ident.rsplit(":", 1)[-1][-4:].upper()
+    return f"{names.get(channel, 'Customer')} {tail}".strip()
+
+
+def context_of(case: dict[str, Any]) -> dict[str, Any]:
+    """The handoff package as the context panel shows it, summary first."""
+    package = case.get("package") or {}
+    intents = sorted(package.get("intents") or [], key=lambda i: i.get("confidence", 0),
+                     reverse=True)
+    return {
+        "summary": package.get("summary") or {},
+        "trigger": package.get("trigger") or case.get("trigger") or {},
+        "customer": package.get("customer") or {},
+        "channel": package.get("channel") or case.get("channel"),
+        "slots": package.get("slots") or {},
+        "intents": intents,
+        "sentiment": package.get("sentiment") or {},
+        "steps_tried": package.get("steps_tried") or [],
+        "created_at": package.get("created_at"),
+        "follow_up_contact": case.get("follow_up_contact"),
+    }
+
+
+@web.middleware
+async def _errors(request: web.Request,
+                  handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                  ) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return exc.response()
+    except CaseNotFound:
+        return ApiError(404, "case_not_found", "There is no such case.").response()
+    except CaseConflict as exc:
+        return ApiError(409, "conflict", str(exc)).response()
+    except web.HTTPException as exc:
+        if not request.path.startswith("/console/api/") or exc.status < 400:
+            raise
+        return ApiError(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason).response()
+    except Exception:
+        if not request.path.startswith("/console/api/"):
+            raise
+        log.exception("console %s %s failed", request.method, request.path)
+        return ApiError(500, "internal", "Something went wrong on our side.").response()
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in API_SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
+def console_app(console: AgentConsole) -> web.Application:
+    app = web.Application(middlewares=[_errors], client_max_size=MAX_BODY_BYTES)
+    app[CONSOLE_KEY] = console
+    app.on_response_prepare.append(_security_headers)
+    app.router.add_get("/", console.page)
+    app.router.add_static("/static/", STATIC_DIR, show_index=False)
+    app.router.add_get("/ws", console.websocket)
+    api = [
+        ("POST", "/api/login", console.login),
+        ("POST", "/api/logout", console.logout),
+        ("GET", "/api/me", console.me),
+        ("GET", "/api/cases", console.cases),
+        ("GET", "/api/cases/{case_id}", console.case_detail),
+        ("POST", "/api/cases/{case_id}/claim", console.claim),
+        ("POST", "/api/cases/{case_id}/reply", console.reply),
+        ("POST", "/api/cases/{case_id}/return", console.return_to_bot),
+        ("POST", "/api/cases/{case_id}/resolve", console.resolve),
+        ("GET", "/api/cases/{case_id}/suggestions", console.suggestions),
+        ("GET", "/api/audit", console.audit_log),
+    ]
+    for method, path, handler in api:
+        app.router.add_route(method, path, handler)
+
+    async def shutdown(app: web.Application) -> None:
+        await console.close()
+
+    app.on_shutdown.append(shutdown)
+    return app
+
+
+def mount_console(app: web.Application, *, desk: CaseDesk, stores: Stores, rasa: Parser,
+                  settings: Any = None, env: Mapping[str, str] | None = None) -> AgentConsole:
+    """Mount the console under /console on the gateway and subscribe it to the case desk."""
+    accounts = load_accounts(os.environ if env is None else env)
+    if not accounts:
+        log.warning("agent console: no accounts (set AGENT_ACCOUNTS_FILE or AGENT_ACCOUNTS); "
+                    "every sign-in will be refused")
+    else:
+        log.info("agent console: %d account(s) at /console/", len(accounts))
+    console = AgentConsole(desk=desk, stores=stores, rasa=rasa, accounts=accounts)
+    desk.subscribe(console)
+    app[CONSOLE_KEY] = console
+
+    async def to_console(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound("/console/")
+
+    app.router.add_get("/console", to_console)
+    app.add_subapp("/console", console_app(console))
+    return console
+
+
+__all__ = ["AgentConsole", "CONSOLE_KEY", "mount_console"]

@@ -1,0 +1,221 @@
+"""The agent console in a real headless Chromium (Debian's, launched as in conftest.py) against the
+real gateway app: sign in, see the queued case, open it, claim it, write a reply with a suggestion
+chip, send it with Enter, and the web chat customer receives it over their websocket."""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from bot.app import DESK_KEY, STORES_KEY, create_app
+from bot.settings import Settings
+from bot.stores import memory_stores
+from inbox.suggestions import faq_answers
+from tests.browser.conftest import ARTIFACTS
+from tests.chat_client import ChatClient
+from tests.conftest import Serve
+from tests.console.conftest import (AGENT_ACCOUNTS, ANA, ANA_PASSWORD, BO, HANDOFF_SECRET,
+                                    NluFakeRasa, a_package)
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+async def console_gateway(serve: Serve) -> AsyncIterator[dict[str, Any]]:
+    rasa = NluFakeRasa()
+    rasa_url = await serve(rasa.app())
+    settings = Settings(rasa_url=rasa_url, handoff_secret=HANDOFF_SECRET, rasa_timeout_s=5.0,
+                        pending_retry_interval_s=3600.0)
+    app = create_app(settings, stores=memory_stores(), env={"AGENT_ACCOUNTS": AGENT_ACCOUNTS})
+    url = await serve(app)
+    async with aiohttp.ClientSession() as http:
+        yield {"url": url, "app": app, "rasa": rasa, "http": http}
+
+
+async def open_case(gw: dict[str, Any], conversation_id: str, channel: str = "web",
+                    trigger: str = "customer_request", wants: str | None = None) -> str:
+    package = a_package(conversation_id, trigger=trigger)
+    package["channel"] = channel
+    if wants:
+        package["summary"]["wants"] = wants
+    async with gw["http"].post(f"{gw['url']}/handoff/v1/cases", json=package,
+                               headers={"Authorization": f"Bearer {HANDOFF_SECRET}"}) as resp:
+        assert resp.status == 201, await resp.text()
+        return str((await resp.json())["case_id"])
+
+
+@pytest.fixture
+async def console_page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A 401 from the API is how the page learns it must sign in; anything else is a bug.
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error"
+            and "status of 401" not in msg.text else None)
+    yield page
+    await context.close()
+    assert not errors, f"JavaScript errors on the console page: {errors}"
+
+
+async def test_agent_signs_in_claims_and_replies_to_a_web_chat_customer(
+        console_gateway: dict[str, Any], console_page: Page) -> None:
+    gw, page = console_gateway, console_page
+    desk = gw["app"][DESK_KEY]
+
+    # A real web chat customer talks to the bot, then is handed over.
+    chat = ChatClient(await gw["http"].ws_connect(f"{gw['url']}/webchat/ws"))
+    await chat.hello()
+    await chat.turn("my parcel has not arrived")
+    conversation_id = await _conversation_of(gw, chat)
+    case_id = await open_case(gw, conversation_id)
+    # Some company in the queue: a follow-up, another waiting case, one a teammate has.
+    await open_case(gw, "sms:+15550100", channel="sms", trigger="negative_sentiment",
+                    wants="a refund for a damaged lamp")
+    teammate_case = await open_case(gw, "telegram:4242", channel="telegram", trigger="rule",
+                                    wants="to change the delivery address")
+    await desk.claim(teammate_case, BO)
+
+    # Sign in.
+    await page.goto(gw["url"] + "/console")
+    await expect(page.get_by_test_id("login-form")).to_be_visible()
+    await page.get_by_label("Work e-mail").fill(ANA)
+    await page.get_by_label("Password").fill("not-my-password")
+    await page.get_by_test_id("login-submit").click()
+    await expect(page.get_by_test_id("login-error")).to_have_text(
+        "Wrong e-mail address or password.")
+    await page.get_by_label("Password").fill(ANA_PASSWORD)
+    await page.get_by_label("Password").press("Enter")
+    await expect(page.get_by_test_id("app")).to_be_visible()
+    await expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "online")
+    await expect(page.get_by_test_id("me")).to_contain_text("Ana")
+
+    # The queue shows the case, waiting first.
+    item = page.locator(f'[data-testid="queue-item"][data-case-id="{case_id}"]')
+    await expect(item).to_be_visible()
+    await expect(item.get_by_test_id("status-badge")).to_have_text("Waiting · #1")
+    await expect(item.get_by_test_id("channel")).to_have_text("Web chat")
+    teammate = page.locator(f'[data-testid="queue-item"][data-case-id="{teammate_case}"]')
+    await expect(teammate.get_by_test_id("status-badge")).to_have_text("Active · Bo")
+
+    # A teammate's case cannot be claimed.
+    await teammate.click()
+    await expect(page.get_by_test_id("claim-button")).to_be_disabled()
+    await expect(page.get_by_test_id("claim-button")).to_contain_text("Claimed by Bo")
+    await expect(page.get_by_test_id("reply-input")).to_be_disabled()
+
+    # Open ours: the context package, summary first, and the transcript.
+    await item.click()
+    await expect(page.get_by_test_id("case-id")).to_have_text(case_id)
+    summary = page.get_by_test_id("context-summary")
+    await expect(summary).to_contain_text("the status of an order")
+    await expect(page.get_by_test_id("context-slots")).to_contain_text("NW-10442")
+    top_intent = page.get_by_test_id("context-intents").get_by_test_id("intent").first
+    await expect(top_intent).to_contain_text("97%")
+    await expect(page.get_by_test_id("context-steps")).to_contain_text("looked up order NW-10442")
+    transcript = page.get_by_test_id("transcript")
+    await expect(transcript.locator('[data-role="customer"]').first).to_contain_text(
+        "my parcel has not arrived")
+    await expect(transcript.locator('[data-role="bot"]').first).to_contain_text("You said:")
+    await expect(page.get_by_test_id("reply-input")).to_be_disabled()
+
+    # Claim: the customer is told a person joined.
+    await page.get_by_test_id("claim-button").click()
+    await expect(page.get_by_test_id("case-status")).to_have_text("Active · You")
+    joined = await chat.reply()
+    assert joined["role"] == "system" and "Ana from our support team has joined" in joined["text"]
+    await expect(page.get_by_test_id("return-button")).to_be_visible()
+    await expect(page.get_by_test_id("resolve-button")).to_be_visible()
+
+    # The customer writes: it appears live, and suggestions follow the new message.
+    await chat.say("It was supposed to be express shipping, how long should that take?")
+    await expect(transcript.locator('[data-role="customer"]').last).to_contain_text(
+        "express shipping", timeout=TIMEOUT_MS)
+    chips = page.get_by_test_id("suggestion")
+    await expect(chips).to_have_count(3)
+    await expect(chips.first).to_contain_text("Shipping time")
+
+    # Type, insert a suggestion, edit, send with Enter.
+    reply_box = page.get_by_test_id("reply-input")
+    await expect(reply_box).to_be_enabled()
+    await reply_box.fill("Sorry about the wait!")
+    await chips.first.click()
+    await expect(reply_box).to_be_focused()
+    await reply_box.press("End")
+    await reply_box.type(" Yours left our warehouse on Monday.")
+    expected = ("Sorry about the wait!\n" + faq_answers()["shipping_time"]
+                + " Yours left our warehouse on Monday.")
+    await expect(reply_box).to_have_value(expected)
+    await page.screenshot(path=str(ARTIFACTS / "agent-console-composing.png"))
+    await reply_box.press("Enter")
+
+    # The customer receives it over their websocket, as the agent.
+    received = await chat.reply(timeout=TIMEOUT_MS / 1000)
+    assert received["role"] == "agent"
+    assert received["text"] == expected
+    await expect(reply_box).to_have_value("")
+    await expect(transcript.locator('[data-role="agent"]').last).to_contain_text(
+        "Yours left our warehouse on Monday.")
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "agent-console.png"))
+
+    # Resolve: the customer is asked for a rating, the queue moves the case to closed.
+    await page.get_by_test_id("resolve-button").click()
+    await expect(page.get_by_test_id("case-status")).to_have_text("Resolved")
+    rating = await chat.reply()
+    assert "rate us from 1 (poor) to 5 (great)" in rating["text"]
+    closed = page.locator(f'[data-testid="queue-closed"] [data-case-id="{case_id}"]')
+    await expect(closed).to_be_visible()
+
+    # The audit log is one click away and shows what happened, replies by length only.
+    await page.get_by_test_id("audit-button").click()
+    rows = page.get_by_test_id("audit-row")
+    await expect(rows.first).to_be_visible()
+    actions = await rows.evaluate_all("rows => rows.map(r => r.dataset.action)")
+    assert {"login", "login_failed", "view", "claim", "reply", "resolve"} <= set(actions)
+    await expect(page.locator('[data-testid="audit-row"][data-action="reply"]')).to_contain_text(
+        f"{len(expected)} characters")
+    await expect(page.get_by_test_id("audit-panel")).not_to_contain_text("warehouse")
+    await page.screenshot(path=str(ARTIFACTS / "agent-console-audit.png"))
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_test_id("audit-panel")).to_be_hidden()
+
+
+async def test_a_new_case_appears_live_and_sign_out_returns_to_the_form(
+        console_gateway: dict[str, Any], console_page: Page) -> None:
+    gw, page = console_gateway, console_page
+    await page.goto(gw["url"] + "/console/")
+    await expect(page.get_by_test_id("login-email")).to_be_focused()
+    await page.screenshot(path=str(ARTIFACTS / "agent-console-login.png"))
+    await page.get_by_test_id("login-email").fill(ANA)
+    await page.get_by_test_id("login-password").fill(ANA_PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    await expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "online")
+    await expect(page.get_by_test_id("queue-waiting")).to_contain_text("Nobody is waiting")
+    await page.screenshot(path=str(ARTIFACTS / "agent-console-empty.png"))
+
+    case_id = await open_case(gw, "web:live-test")  # no reload: pushed over the websocket
+    pushed = page.locator(f'[data-testid="queue-item"][data-case-id="{case_id}"]')
+    await expect(pushed).to_be_visible(timeout=TIMEOUT_MS)
+    await expect(page.get_by_test_id("toast").first).to_contain_text(f"New case {case_id}")
+    await expect(page).to_have_title("(1) Agent console · Northwind Support")
+
+    await page.get_by_test_id("signout-button").click()
+    await expect(page.get_by_test_id("login-form")).to_be_visible()
+    # The cookie is gone and the API refuses the old session.
+    status = await page.evaluate("fetch('/console/api/cases').then(r => r.status)")
+    assert status == 401
+    await page.reload()
+    await expect(page.get_by_test_id("login-form")).to_be_visible()
+
+
+async def _conversation_of(gw: dict[str, Any], chat: ChatClient) -> str:
+    cid = await gw["app"][STORES_KEY].sessions.get(chat.session or "")
+    assert cid is not None
+    return str(cid)

@@ -1,0 +1,110 @@
+"""A new case posts one parent message in the inbox channel: the context package as Block Kit and
+the buttons Claim, Return to bot and Resolve; its ts is kept in the case state."""
+
+from __future__ import annotations
+
+from inbox.slack_inbox import render_case
+from tests.slack_inbox.conftest import (HANDOFF_SECRET, INBOX, Case, InboxGateway, MakeGateway,
+                                        a_package)
+
+
+def texts(blocks: list[dict]) -> str:
+    """Every text in a message's blocks, joined (sections, fields, context, header)."""
+    found = []
+    for block in blocks:
+        if "text" in block:
+            found.append(block["text"]["text"])
+        found += [f["text"] for f in block.get("fields", ())]
+        found += [e["text"] for e in block.get("elements", ()) if isinstance(e.get("text"), str)]
+    return "\n".join(found)
+
+
+async def test_a_new_case_posts_one_parent_message_with_its_context(
+        gateway: InboxGateway, case: Case) -> None:
+    await gateway.settle()
+    [parent] = gateway.parents()
+    assert parent.body["channel"] == INBOX
+    blocks = parent.body["blocks"]
+    header = blocks[0]
+    assert header["type"] == "header"
+    assert header["text"]["text"] == f"Case {case.case_id} · web · customer request"
+    body = texts(blocks)
+    for expected in [
+        "*Why:* asked for a person",
+        "*Wants:* the status of an order; to complain about a problem",
+        "*Bot did:* looked up order A-1001",
+        "*Stopped at:* asked for a person; last customer message: \"agent\"",
+        f"*Customer*\n{case.conversation_id}",
+        "*Contact*\nj***@example.com",  # masked, never the address itself
+        "order_id: A-1001",
+        "order_status 0.93", "complaint 0.71", "human_handoff 1.00",
+        "*Sentiment*\n",
+        "• looked up order A-1001",
+        "Waiting for an agent",
+    ]:
+        assert expected in body, expected
+    assert "jane.doe@example.com" not in str(parent.body)
+    assert "worsening" in body or "steady" in body
+    assert parent.body["text"].startswith(f"Case {case.case_id} from web")
+
+
+async def test_the_parent_has_claim_return_and_resolve_buttons(gateway: InboxGateway,
+                                                               case: Case) -> None:
+    actions = case.parent.body["blocks"][-1]
+    assert actions["type"] == "actions"
+    assert [(e["text"]["text"], e["value"]) for e in actions["elements"]] == [
+        ("Claim", case.case_id), ("Return to bot", case.case_id), ("Resolve", case.case_id)]
+    assert len({e["action_id"] for e in actions["elements"]}) == 3
+
+
+async def test_the_parent_ts_is_kept_in_the_case_state(gateway: InboxGateway, case: Case) -> None:
+    assert (await gateway.status(case))["slack_ts"] == case.ts
+
+
+async def test_each_case_gets_one_parent_even_if_handed_off_twice(gateway: InboxGateway,
+                                                                  case: Case) -> None:
+    other = await gateway.open_case()
+    assert other.ts != case.ts
+    async with gateway.http.post(f"{gateway.url}/handoff/v1/cases",
+                                 json=a_package(case.conversation_id),
+                                 headers={"Authorization": f"Bearer {HANDOFF_SECRET}"}) as resp:
+        assert (await resp.json())["case_id"] == case.case_id  # the open case, not a new one
+    await gateway.settle()
+    assert len(gateway.parents()) == 2
+
+
+async def test_the_inbox_counts_as_an_agent_online(make_gateway: MakeGateway) -> None:
+    gateway = await make_gateway(presence_required=True)
+    assert gateway.desk.availability.online == {"slack-inbox": 1}
+    case = await gateway.open_case()
+    assert (await gateway.status(case))["status"] == "queued"  # not a follow-up
+    await gateway.stop()
+    assert gateway.desk.availability.online == {}
+
+
+def test_customer_text_in_the_context_cannot_ping_anyone() -> None:
+    case = {"case_id": "C-1", "channel": "web", "status": "queued",
+            "trigger": {"kind": "complaint", "detail": "<!channel> help"},
+            "package": {"summary": {"wants": "<@U123>", "bot_did": "a & b", "stopped_at": "x"},
+                        "customer": {"id": "web:1"}, "slots": {}, "intents": [],
+                        "sentiment": {}, "steps_tried": []}}
+    _, blocks = render_case(case)
+    body = texts(blocks)
+    assert "&lt;!channel&gt;" in body and "&lt;@U123&gt;" in body and "a &amp; b" in body
+    assert "<!channel>" not in body
+
+
+def test_closed_cases_have_no_buttons() -> None:
+    for status in ("returned", "resolved", "cancelled"):
+        case = {"case_id": "C-1", "channel": "web", "status": status, "agent": "slack:U1",
+                "trigger": {"kind": "rule"}, "package": {}}
+        _, blocks = render_case(case)
+        assert [b["type"] for b in blocks] == ["header", "section", "section", "context"]
+
+
+def test_a_phone_number_as_customer_id_is_masked() -> None:
+    case = {"case_id": "C-1", "channel": "sms", "status": "queued", "trigger": {"kind": "rule"},
+            "package": {"customer": {"id": "+15550100001"}}}
+    _, blocks = render_case(case)
+    assert "*Customer*\n[phone ***0001]" in texts(blocks)
+    assert "+15550100001" not in str(blocks)
