@@ -29,6 +29,7 @@ nlu-report: setup  ## held-out accuracy, out-of-scope recall, macro-F1, confusio
 bench: setup  ## latency figures (not a test)
 	@$(PY) -m benchmarks.webchat_roundtrip
 	@$(PY) -m benchmarks.webhook_ack
+	@$(PY) -m benchmarks.handoff_latency
 
 clean:
 	rm -rf var models/*.tar.gz

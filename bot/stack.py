@@ -66,6 +66,9 @@ class Stack:
     def __post_init__(self) -> None:
         self.handoff_secret = secrets.token_urlsafe(24)
         self.rasa_token = secrets.token_urlsafe(24)
+        # A demo agent for the console, with a fresh password each run (unless accounts are
+        # configured), so `make run` shows the whole handoff loop without any set-up.
+        self.demo_agent = ("demo@northwind.example", secrets.token_urlsafe(9))
         self.python = sys.executable
         self.rasa_bin = str(Path(sys.executable).parent / "rasa")
 
@@ -112,6 +115,10 @@ class Stack:
             "RASA_REDIS_PASSWORD": "",
             "RASA_REDIS_KEY_PREFIX": "helpdesk",
         }
+        if not (os.environ.get("AGENT_ACCOUNTS") or os.environ.get("AGENT_ACCOUNTS_FILE")):
+            from inbox.agents import hash_password
+
+            env["AGENT_ACCOUNTS"] = f"{self.demo_agent[0]}:{hash_password(self.demo_agent[1])}"
         # Anything already set in the environment wins over the embedded defaults.
         merged = {k: os.environ.get(k, v) for k, v in env.items()}
         merged.update(self.extra_env)
@@ -202,6 +209,9 @@ async def _run() -> None:
     started = time.monotonic()
     await stack.start()
     print(f"==> ready in {time.monotonic() - started:.0f}s. Web chat: {stack.gateway_url}/", flush=True)
+    if not (os.environ.get("AGENT_ACCOUNTS") or os.environ.get("AGENT_ACCOUNTS_FILE")):
+        print(f"    agent console: {stack.gateway_url}/console/  (sign in as {stack.demo_agent[0]}, "
+              f"password {stack.demo_agent[1]}; new each run)", flush=True)
     print(f"    logs in {stack.state_dir / 'logs'}; press Ctrl-C to stop", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
