@@ -78,9 +78,12 @@ def queued_message(case_id: str, position: int | None) -> str:
             "Say \"never mind\" at any time to go back to the assistant.")
 
 
-def follow_up_message(case_id: str, hours: str) -> str:
+def follow_up_message(case_id: str, hours: str | None) -> str:
+    """`hours`: the team's opening hours when worth telling (not for "always" with nobody signed
+    in, nor "never")."""
+    when = f" (our team's hours: {hours})" if hours else ""
     return (f"I've opened case {case_id} for our support team, but nobody is available to chat "
-            f"right now (our team is around {hours}). If you leave an email address or phone "
+            f"right now{when}. If you leave an email address or phone "
             "number, a person will get back to you; you'll be first in line when the team is back. "
             "Say \"never mind\" to go back to the assistant.")
 
@@ -145,7 +148,9 @@ class CaseDesk:
     async def _receipt(self, case: dict[str, Any]) -> dict[str, Any]:
         position = await self._stores.cases.queue_position(case["case_id"])
         if case["status"] == "follow_up":
-            text = follow_up_message(case["case_id"], self.availability.hours.describe())
+            hours = self.availability.hours
+            text = follow_up_message(
+                case["case_id"], None if hours.spec in ("always", "never") else hours.describe())
         elif case["status"] == "active":
             text = f"You're already talking with our support team (case {case['case_id']})."
         else:
@@ -262,6 +267,10 @@ class CaseDesk:
                 await self._emit(CaseEvent("follow_up_contact", case, text=redact(contact)))
                 await self._say(case["conversation_id"],
                                 "Thanks, we'll get back to you there as soon as the team is back.")
+            else:  # never leave the customer talking into silence
+                await self._say(case["conversation_id"], "Got it, I've added that to your case." + (
+                    "" if case.get("follow_up_contact") else
+                    " Leave an email address or phone number and a person will get back to you."))
         elif case["status"] == "queued":
             position = await self._stores.cases.queue_position(case["case_id"])
             await self._say(case["conversation_id"],

@@ -9,10 +9,21 @@ import random
 import re
 from typing import Awaitable, Callable, TypeVar
 
+from bot.messages import OutboundMessage
 from channels.base import DeliveryFailed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# Platforms show every message as the bot's: a person's words say so (the web chat labels roles).
+AGENT_LABEL = "Support agent: "
+
+
+def shown_text(message: OutboundMessage) -> str:
+    """A message's text as a platform without roles shows it."""
+    if message.role == "agent" and message.text.strip():
+        return AGENT_LABEL + message.text
+    return message.text
 
 
 class RetryableSendError(Exception):

@@ -35,7 +35,7 @@ from bot.engine import ConversationEngine
 from bot.messages import Attachment, Button, InboundMessage, OutboundMessage
 from channels.base import DeliveryFailed
 from channels.outbound import (PermanentSendError, RetryableSendError, send_with_retry,
-                               split_text)
+                               shown_text, split_text)
 
 log = logging.getLogger(__name__)
 
@@ -346,7 +346,7 @@ class SlackChannel:
 def render(message: OutboundMessage, conversation_id: str) -> list[dict[str, Any]]:
     """chat.postMessage arguments for one reply: a section per 3,000 characters of text, each its
     own Slack message; buttons (and an image) go with the last one."""
-    text = _escape(message.text)
+    text = _escape(shown_text(message))
     posts: list[dict[str, Any]] = [
         {"text": chunk, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}}]}
         for chunk in (split_text(text, SECTION_LIMIT) if text.strip() else [])

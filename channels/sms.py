@@ -58,6 +58,7 @@ from channels.outbound import (
     PermanentSendError,
     RetryableSendError,
     send_with_retry,
+    shown_text,
     sms_encoding,
     sms_segments,
     split_text,
@@ -383,7 +384,7 @@ def _media_kind(mime_type: str) -> MediaKind:
 def _render(messages: Sequence[OutboundMessage]) -> str:
     """One body for a turn. Buttons of every message are numbered together at the end, in the
     order the engine stored them as offered_buttons, so "2" means the same thing on both sides."""
-    texts = [m.text + (f"\n{m.image_url}" if m.image_url else "") for m in messages]
+    texts = [shown_text(m) + (f"\n{m.image_url}" if m.image_url else "") for m in messages]
     turn = OutboundMessage(text="\n\n".join(t for t in texts if t.strip()),
                            buttons=tuple(b for m in messages for b in m.buttons))
     return turn.text_with_numbered_options()

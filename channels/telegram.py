@@ -65,7 +65,8 @@ from bot.engine import DEDUPE_TTL_S, ConversationEngine
 from bot.messages import Attachment, Button, InboundMessage, OutboundMessage
 from bot.settings import SettingsError
 from channels.base import DeliveryFailed
-from channels.outbound import PermanentSendError, RetryableSendError, send_with_retry, split_text
+from channels.outbound import (PermanentSendError, RetryableSendError, send_with_retry,
+                               shown_text, split_text)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -418,7 +419,8 @@ class TelegramChannel:
             await self._send(f"telegram sendPhoto to {conversation_id}", functools.partial(
                 self._bot.send_photo, chat_id=chat_id, photo=message.image_url))
         markup = await self._keyboard(conversation_id, message.buttons) if message.buttons else None
-        chunks = split_text(message.text, TEXT_LIMIT) if message.text.strip() else []
+        text = shown_text(message)
+        chunks = split_text(text, TEXT_LIMIT) if text.strip() else []
         if markup is not None and not chunks:
             chunks = [CHOOSE_PROMPT]  # Telegram needs text to hang a keyboard on
         for index, chunk in enumerate(chunks):

@@ -54,6 +54,12 @@ class WebChatChannel:
         app.router.add_get("/", self._page)
         app.router.add_get("/webchat/ws", self._websocket)
         app.router.add_static("/webchat/static/", STATIC_DIR, show_index=False)
+        app.on_shutdown.append(self._on_shutdown)
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        # aiohttp waits for open handlers (up to 60 s) before cleanup runs close(): close the
+        # tabs' sockets first, so a restart is prompt and widgets reconnect to the new instance.
+        await self.close()
 
     async def start(self) -> None:
         return None

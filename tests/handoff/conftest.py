@@ -1,0 +1,502 @@
+"""Handoff scenario fixtures: the real gateway app (create_app) with all four customer channels on,
+each pointed at its local fake platform API and driven through the real platform library; a fake
+Rasa whose handoff intent behaves like the action server; and agents signed in to the web console.
+
+The handoff itself travels the production path: the customer asks for a person, the gateway sends
+"/human_handoff" to Rasa, and ActionServerRasa does what action_handoff_to_human does: it builds the
+context package (actions.handoff_package.build_package) from the tracker events it recorded, POSTs
+it to the gateway's /handoff/v1/cases with the shared secret, and utters the receipt's
+customer_message, which the gateway delivers on the customer's own channel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from actions.handoff_package import build_package
+from bot.app import DESK_KEY, ENGINE_KEY, create_app
+from bot.cases import CaseDesk
+from bot.engine import ConversationEngine
+from bot.settings import Settings
+from bot.stores import Stores, memory_stores
+from inbox.agents import hash_password
+from tests.conftest import Serve
+from tests.fakes import slack_api, telegram_api
+from tests.fakes.rasa import FakeRasa
+from tests.fakes.slack_api import FakeSlackApi, SlackSender
+from tests.fakes.telegram_api import FakeTelegramAPI, Updates
+from tests.fakes.twilio_api import FakeTwilio
+
+HANDOFF_SECRET = "handoff-scenarios-secret"
+TELEGRAM_SECRET = "handoff-telegram-webhook-secret_01"
+TELEGRAM_CHAT = 4242
+SMS_NUMBER = "+447700900123"
+CHANNELS = ("web", "slack", "telegram", "sms")
+
+ANA, ANA_PASSWORD = "ana@northwind.example", "ana-correct-horse"
+# Hashed once per run (scrypt is deliberately slow).
+AGENT_ACCOUNTS = f"{ANA}:{hash_password(ANA_PASSWORD)}"
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], T], *, timeout: float = 5.0, what: str = "") -> T:
+    """Re-evaluate `check` until it returns something other than None/False (and return it)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if result is not None and result is not False:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {timeout}s: {what or check}")
+        await asyncio.sleep(0.01)
+
+
+# --- Rasa, with the handoff action behind its handoff intent ---------------------------------
+def intent_of(text: str) -> str:
+    if text == "/human_handoff":
+        return "human_handoff"
+    if "parcel" in text or "order" in text:
+        return "order_status"
+    return "inform"
+
+
+@dataclass
+class ActionServerRasa(FakeRasa):
+    """FakeRasa that keeps a tracker per conversation and answers the handoff intent as
+    action_handoff_to_human does (see the module docstring)."""
+
+    gateway_url: str | None = None
+    secret: str = HANDOFF_SECRET
+    trackers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    receipts: list[dict[str, Any]] = field(default_factory=list)
+    packages: list[dict[str, Any]] = field(default_factory=list)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        if self.down:
+            return web.Response(status=503)
+        body = await request.json()
+        self.received.append(body)
+        sender, text = body["sender"], body["message"]
+        tracker = self.trackers.setdefault(sender, [])
+        tracker.append({"event": "user", "text": text, "timestamp": time.time(),
+                        "parse_data": {"intent": {"name": intent_of(text), "confidence": 0.95}}})
+        if text == "/human_handoff":
+            replies = [{"text": await self._hand_off(sender, body.get("metadata") or {})}]
+        else:
+            replies = self.replies(text)
+        for reply in replies:
+            tracker.append({"event": "bot", "text": reply.get("text"), "timestamp": time.time()})
+        return web.json_response([{"recipient_id": sender, **r} for r in replies])
+
+    async def _hand_off(self, sender: str, metadata: dict[str, Any]) -> str:
+        assert self.gateway_url, "ActionServerRasa.gateway_url is not set"
+        package = build_package(
+            conversation_id=sender, channel=str(metadata.get("channel")),
+            customer_id=str(metadata.get("customer_id") or sender),
+            events=list(self.trackers[sender]), slots={}, steps_tried=[],
+            trigger_kind="customer_request", trigger_detail="customer asked for a person")
+        self.packages.append(package)
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{self.gateway_url}/handoff/v1/cases", json=package,
+                                 headers={"Authorization": f"Bearer {self.secret}"}) as resp:
+                receipt = await resp.json()
+                assert resp.status == 201, receipt
+        self.receipts.append(receipt)
+        return str(receipt["customer_message"])
+
+    def texts_of(self, conversation_id: str) -> list[str]:
+        return [r["message"] for r in self.received if r["sender"] == conversation_id]
+
+    def tracker_events_of(self, conversation_id: str) -> list[str]:
+        """The pause/resume events the gateway appended to this conversation's tracker."""
+        return [e["event"] for cid, e in self.tracker_events
+                if cid == conversation_id and isinstance(e, dict)]
+
+
+# --- the gateway ------------------------------------------------------------------------------
+@dataclass
+class Fakes:
+    rasa: ActionServerRasa
+    rasa_url: str
+    slack: FakeSlackApi
+    slack_url: str
+    telegram: FakeTelegramAPI
+    telegram_url: str
+    twilio: FakeTwilio
+    twilio_url: str
+    updates: Updates = field(default_factory=Updates)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "AGENT_ACCOUNTS": AGENT_ACCOUNTS,
+            "SLACK_BOT_TOKEN": slack_api.TOKEN, "SLACK_SIGNING_SECRET": slack_api.SIGNING_SECRET,
+            "SLACK_API_URL": self.slack_url, "SLACK_CHANNELS": slack_api.SUPPORT_CHANNEL,
+            "TELEGRAM_BOT_TOKEN": telegram_api.TOKEN, "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+            "TELEGRAM_API_URL": self.telegram_url,
+            **self.twilio.channel_env(self.twilio_url),
+        }
+
+
+@pytest.fixture
+async def fakes(serve: Serve) -> Fakes:
+    rasa, slack = ActionServerRasa(), FakeSlackApi()
+    telegram, twilio = FakeTelegramAPI(), FakeTwilio()
+    return Fakes(rasa=rasa, rasa_url=await serve(rasa.app()),
+                 slack=slack, slack_url=f"{await serve(slack.app())}/api/",
+                 telegram=telegram, telegram_url=await serve(telegram.app()),
+                 twilio=twilio, twilio_url=await serve(twilio.app()))
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@dataclass
+class Gateway:
+    url: str
+    app: web.Application
+    stores: Stores
+    fakes: Fakes
+    http: aiohttp.ClientSession
+    shutdown: Callable[[], Awaitable[None]]
+
+    @property
+    def rasa(self) -> ActionServerRasa:
+        return self.fakes.rasa
+
+    @property
+    def desk(self) -> CaseDesk:
+        return self.app[DESK_KEY]
+
+    @property
+    def engine(self) -> ConversationEngine:
+        return self.app[ENGINE_KEY]
+
+    async def settle(self) -> None:
+        """Wait until the engine has processed every queued customer message."""
+        await asyncio.wait_for(self.engine.idle(), 10)
+
+    async def stop(self) -> None:
+        await self.shutdown()
+
+
+MakeGateway = Callable[..., Awaitable[Gateway]]
+
+
+@pytest.fixture
+async def make_gateway(fakes: Fakes, http: aiohttp.ClientSession
+                       ) -> AsyncIterator[MakeGateway]:
+    """make_gateway(stores=None, **settings) -> a running gateway with every channel on; the
+    fake action server hands off to the newest one. `gateway.stop()` shuts one down mid-test."""
+    shutdowns: list[Callable[[], Awaitable[None]]] = []
+
+    async def make(*, stores: Stores | None = None, **settings: Any) -> Gateway:
+        stores = stores or memory_stores()
+        config = Settings(rasa_url=fakes.rasa_url, handoff_secret=HANDOFF_SECRET,
+                          rasa_timeout_s=5.0, pending_retry_interval_s=3600.0, **settings)
+        app = create_app(config, stores=stores, env=fakes.env())
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        stopped = False
+
+        async def shutdown() -> None:
+            nonlocal stopped
+            if not stopped:
+                stopped = True
+                await runner.cleanup()
+
+        shutdowns.append(shutdown)
+        fakes.rasa.gateway_url = url
+        return Gateway(url=url, app=app, stores=stores, fakes=fakes, http=http, shutdown=shutdown)
+
+    yield make
+    for shutdown in reversed(shutdowns):
+        await shutdown()
+
+
+@pytest.fixture
+async def gateway(make_gateway: MakeGateway) -> Gateway:
+    return await make_gateway()
+
+
+# --- customers, one kind per channel -----------------------------------------------------------
+@dataclass(frozen=True)
+class Received:
+    text: str
+    role: str | None = None  # the web chat says who speaks; the platforms only carry text
+    buttons: tuple[dict[str, Any], ...] = ()
+
+
+class Customer:
+    """A customer on one channel: `say` sends as the platform would, `received` is what the
+    platform API was asked to show them. `expect` consumes received messages in order."""
+
+    channel: str
+    conversation_id: str
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.cursor = 0
+        self.last = Received("")  # what `expect` found last
+
+    async def say(self, text: str) -> None:
+        raise NotImplementedError
+
+    def received(self) -> list[Received]:
+        raise NotImplementedError
+
+    async def expect(self, fragment: str, *, timeout: float = 5.0) -> Received:
+        """The next received message (after those expected so far) that contains `fragment`."""
+        def find() -> int | None:
+            messages = self.received()
+            return next((i for i in range(self.cursor, len(messages))
+                         if fragment in messages[i].text), None)
+        try:
+            index = await eventually(find, timeout=timeout)
+        except AssertionError:
+            raise AssertionError(f"{self.channel} customer never shown {fragment!r}; got "
+                                 f"{[m.text for m in self.received()[self.cursor:]]}") from None
+        self.cursor = index + 1
+        self.last = self.received()[index]
+        return self.last
+
+    def unread(self) -> list[Received]:
+        return self.received()[self.cursor:]
+
+
+class WebCustomer(Customer):
+    channel = "web"
+
+    def __init__(self, gateway: Gateway) -> None:
+        super().__init__(gateway)
+        self.session: str | None = None
+        self.history: list[dict[str, Any]] = []
+        self.frames: list[dict[str, Any]] = []
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def connect(self, gateway: Gateway | None = None) -> None:
+        """Open the chat tab (again, on `gateway`, resuming the session when there is one)."""
+        self.gateway = gateway or self.gateway
+        await self.disconnect()
+        self.ws = await self.gateway.http.ws_connect(f"{self.gateway.url}/webchat/ws")
+        await self.ws.send_json({"type": "hello", "session": self.session})
+        while True:
+            frame = json.loads((await asyncio.wait_for(self.ws.receive(), 5)).data)
+            if frame["type"] == "session":
+                break
+        self.session, self.history = frame["session"], frame["history"]
+        cid = await self.gateway.stores.sessions.get(self.session)
+        assert cid is not None
+        self.conversation_id = cid
+        self._reader = asyncio.create_task(self._read(self.ws))
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                frame = json.loads(msg.data)
+                if frame["type"] == "message":
+                    self.frames.append(frame)
+
+    async def disconnect(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+        self.ws = self._reader = None
+
+    async def say(self, text: str) -> None:
+        assert self.ws is not None
+        await self.ws.send_json({"type": "message", "id": uuid.uuid4().hex, "text": text})
+
+    async def press(self, title: str, payload: str) -> None:
+        assert self.ws is not None
+        await self.ws.send_json({"type": "button", "id": uuid.uuid4().hex, "title": title,
+                                 "payload": payload})
+
+    def received(self) -> list[Received]:
+        return [Received(f["text"], f["role"], tuple(f.get("buttons") or ()))
+                for f in self.frames if f["role"] != "customer"]
+
+
+class SlackCustomer(Customer):
+    """A customer in a direct message with the bot."""
+
+    channel = "slack"
+    conversation_id = f"slack:{slack_api.TEAM}:{slack_api.DM_CHANNEL}:dm"
+
+    async def say(self, text: str) -> None:
+        events = SlackSender(self.gateway.http, self.gateway.url)
+        assert await events.send(slack_api.dm(text)) == 200
+
+    def received(self) -> list[Received]:
+        return [Received(p["text"]) for p in self.gateway.fakes.slack.posts()
+                if p.get("channel") == slack_api.DM_CHANNEL]
+
+
+class TelegramCustomer(Customer):
+    """A customer in a private chat with the bot (webhook mode)."""
+
+    channel = "telegram"
+    conversation_id = f"telegram:{TELEGRAM_CHAT}"
+
+    async def say(self, text: str) -> None:
+        update = self.gateway.fakes.updates.message(text, chat_id=TELEGRAM_CHAT,
+                                                    user_id=TELEGRAM_CHAT)
+        async with self.gateway.http.post(
+                f"{self.gateway.url}/telegram/webhook", json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}) as resp:
+            assert resp.status == 200
+
+    def received(self) -> list[Received]:
+        return [Received(t) for t in self.gateway.fakes.telegram.sent_texts(TELEGRAM_CHAT)]
+
+
+class SmsCustomer(Customer):
+    """A customer texting the Twilio number."""
+
+    channel = "sms"
+    conversation_id = f"sms:{SMS_NUMBER}"
+
+    async def say(self, text: str) -> None:
+        status, _, _ = await self.gateway.fakes.twilio.text(
+            self.gateway.url, sender=SMS_NUMBER, body=text, sid="SM" + uuid.uuid4().hex)
+        assert status == 200
+
+    def received(self) -> list[Received]:
+        return [Received(b) for b in self.gateway.fakes.twilio.bodies(SMS_NUMBER)]
+
+
+MakeCustomer = Callable[..., Awaitable[Customer]]
+
+
+@pytest.fixture
+async def make_customer(make_gateway: MakeGateway) -> AsyncIterator[MakeCustomer]:
+    # (Depends on make_gateway so open chat tabs close before any gateway shuts down.)
+    web_customers: list[WebCustomer] = []
+
+    async def make(gateway: Gateway, channel: str = "web") -> Customer:
+        if channel == "web":
+            customer = WebCustomer(gateway)
+            await customer.connect()
+            web_customers.append(customer)
+            return customer
+        kinds: dict[str, type[Customer]] = {"slack": SlackCustomer, "telegram": TelegramCustomer,
+                                             "sms": SmsCustomer}
+        return kinds[channel](gateway)
+
+    yield make
+    for customer in web_customers:
+        await customer.disconnect()
+
+
+async def hand_off(customer: Customer) -> dict[str, Any]:
+    """The customer asks for a person; returns the case the action server opened (what the
+    customer was told is `customer.last`)."""
+    await customer.say("agent")
+    await customer.expect("case C-")
+    case = await customer.gateway.desk.open_case_of(customer.conversation_id)
+    assert case is not None, f"no open case for {customer.conversation_id}"
+    return case
+
+
+# --- agents in the web console ------------------------------------------------------------------
+@dataclass
+class AgentSocket:
+    ws: aiohttp.ClientWebSocketResponse
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+    async def next(self, kind: str, *, timeout: float = 5.0,
+                   where: Callable[[dict[str, Any]], bool] = lambda f: True) -> dict[str, Any]:
+        async def read() -> dict[str, Any]:
+            while True:
+                msg = await self.ws.receive()
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    raise AssertionError(f"console socket closed: {msg.type} {msg.data}")
+                frame = json.loads(msg.data)
+                self.seen.append(frame)
+                if frame["type"] == kind and where(frame):
+                    return frame
+        return await asyncio.wait_for(read(), timeout)
+
+    async def event(self, kind: str, case_id: str, **kw: Any) -> dict[str, Any]:
+        return await self.next("event", where=lambda f: f["kind"] == kind
+                               and f["case_id"] == case_id, **kw)
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+@dataclass
+class Agent:
+    """An agent's browser on the console: a cookie jar and the JSON API under /console/api."""
+
+    gateway: Gateway
+    http: aiohttp.ClientSession
+    email: str = ANA
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        kwargs: dict[str, Any] = {"headers": {"Origin": self.gateway.url}}
+        if body is not None:
+            kwargs["json"] = body
+        async with self.http.request(method, f"{self.gateway.url}/console/api{path}",
+                                     **kwargs) as resp:
+            text = await resp.text()
+            return resp.status, json.loads(text) if text else None
+
+    async def ok(self, method: str, path: str, body: Any = None) -> Any:
+        status, answer = await self.call(method, path, body)
+        assert status == 200, (method, path, status, answer)
+        return answer
+
+    async def login(self) -> None:
+        await self.ok("POST", "/login", {"email": self.email, "password": ANA_PASSWORD})
+
+    async def cases(self) -> list[dict[str, Any]]:
+        return list((await self.ok("GET", "/cases"))["cases"])
+
+    async def case(self, case_id: str) -> dict[str, Any]:
+        return dict(await self.ok("GET", f"/cases/{case_id}"))
+
+    async def act(self, case_id: str, action: str, body: Any = None) -> dict[str, Any]:
+        return dict(await self.ok("POST", f"/cases/{case_id}/{action}",
+                                  {} if body is None else body))
+
+    async def socket(self) -> AgentSocket:
+        socket = AgentSocket(await self.http.ws_connect(f"{self.gateway.url}/console/ws"))
+        await socket.next("hello")
+        return socket
+
+
+MakeAgent = Callable[[Gateway], Awaitable[Agent]]
+
+
+@pytest.fixture
+async def make_agent(make_gateway: MakeGateway) -> AsyncIterator[MakeAgent]:
+    """make_agent(gateway) -> Ana, signed in to that gateway's console."""
+    sessions: list[aiohttp.ClientSession] = []
+
+    async def make(gateway: Gateway) -> Agent:
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        sessions.append(http)
+        agent = Agent(gateway, http)
+        await agent.login()
+        return agent
+
+    yield make
+    for http in sessions:
+        await http.close()
