@@ -222,6 +222,9 @@ class AgentSocket:
     async def watch(self, case_id: str | None) -> None:
         await self.ws.send_json({"type": "watch", "case_id": case_id})
 
+    async def close(self) -> None:
+        await self.ws.close()
+
 
 AgentFactory = Callable[..., Awaitable[AgentClient]]
 

@@ -28,6 +28,7 @@ from bot.engine import ConversationEngine
 from bot.settings import Settings
 from bot.stores import Stores, memory_stores
 from inbox.agents import hash_password
+from tests.console.conftest import AgentSocket
 from tests.conftest import Serve
 from tests.fakes import slack_api, telegram_api
 from tests.fakes.rasa import FakeRasa
@@ -415,32 +416,6 @@ async def hand_off(customer: Customer) -> dict[str, Any]:
 
 
 # --- agents in the web console ------------------------------------------------------------------
-@dataclass
-class AgentSocket:
-    ws: aiohttp.ClientWebSocketResponse
-    seen: list[dict[str, Any]] = field(default_factory=list)
-
-    async def next(self, kind: str, *, timeout: float = 5.0,
-                   where: Callable[[dict[str, Any]], bool] = lambda f: True) -> dict[str, Any]:
-        async def read() -> dict[str, Any]:
-            while True:
-                msg = await self.ws.receive()
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    raise AssertionError(f"console socket closed: {msg.type} {msg.data}")
-                frame = json.loads(msg.data)
-                self.seen.append(frame)
-                if frame["type"] == kind and where(frame):
-                    return frame
-        return await asyncio.wait_for(read(), timeout)
-
-    async def event(self, kind: str, case_id: str, **kw: Any) -> dict[str, Any]:
-        return await self.next("event", where=lambda f: f["kind"] == kind
-                               and f["case_id"] == case_id, **kw)
-
-    async def close(self) -> None:
-        await self.ws.close()
-
-
 @dataclass
 class Agent:
     """An agent's browser on the console: a cookie jar and the JSON API under /console/api."""

@@ -24,7 +24,8 @@ async def test_billing_dispute_rule(open_chat: OpenChat, stack: Stack) -> None:
     case = await case_of(await chat.turn("you double charged me and i want a chargeback"), stack)
     assert case["trigger"]["kind"] == "rule"
     assert "billing dispute" in case["trigger"]["detail"]
-    customer_lines = [l["text"] for l in case["package"]["transcript"] if l["role"] == "customer"]
+    customer_lines = [line["text"] for line in case["package"]["transcript"]
+                      if line["role"] == "customer"]
     assert customer_lines == ["you double charged me and i want a chargeback"]
 
 
