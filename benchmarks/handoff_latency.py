@@ -46,6 +46,7 @@ from inbox.agents import hash_password
 from inbox.slack_inbox import SLACK_INBOX_KEY
 from tests.chat_client import ChatClient
 from tests.fakes.rasa import FakeRasa
+from tests.serving import Stop, start_app
 from tests.fakes.slack_api import ApiCall, FakeSlackApi, SlackSender, channel_message
 from tests.slack_inbox.conftest import AGENT, INBOX, a_package, inbox_env
 
@@ -96,12 +97,10 @@ class TimedSlackApi(FakeSlackApi):
         return response
 
 
-async def serve(app: web.Application, runners: list[web.AppRunner]) -> str:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    runners.append(runner)
-    return f"http://127.0.0.1:{runner.addresses[0][1]}"
+async def serve(app: web.Application, stops: list[Stop]) -> str:
+    url, stop = await start_app(app)
+    stops.append(stop)
+    return url
 
 
 async def read_into(ws: aiohttp.ClientWebSocketResponse, feed: Feed[dict[str, Any]]) -> None:
@@ -133,18 +132,18 @@ ROWS = ("handoff POST -> 201", "trigger -> console ws", "trigger -> Slack parent
 
 async def run(cases: int) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {row: [] for row in ROWS}
-    runners: list[web.AppRunner] = []
+    stops: list[Stop] = []
     slack = TimedSlackApi(members={INBOX: ["UBOT", AGENT]})
     console: Feed[dict[str, Any]] = Feed()
     reader: asyncio.Task[None] | None = None
     try:
-        rasa_url = await serve(FakeRasa().app(), runners)
-        slack_url = await serve(slack.app(), runners)
+        rasa_url = await serve(FakeRasa().app(), stops)
+        slack_url = await serve(slack.app(), stops)
         env = {**inbox_env(f"{slack_url}/api/"),
                "AGENT_ACCOUNTS": f"{EMAIL}:{hash_password(PASSWORD)}"}
         app = create_app(Settings(rasa_url=rasa_url, handoff_secret=HANDOFF_SECRET),
                          stores=memory_stores(), env=env)
-        url = await serve(app, runners)
+        url = await serve(app, stops)
         stores, inbox = app[STORES_KEY], app[SLACK_INBOX_KEY]
         origin = {"Origin": url}
         auth = {"Authorization": f"Bearer {HANDOFF_SECRET}"}
@@ -218,8 +217,8 @@ async def run(cases: int) -> dict[str, list[float]]:
         if reader is not None:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
-        for runner in reversed(runners):  # the gateway first, then the fakes
-            await runner.cleanup()
+        for stop in reversed(stops):  # the gateway first, then the fakes
+            await stop()
     return samples
 
 

@@ -32,6 +32,7 @@ from bot.app import create_app
 from bot.settings import Settings
 from bot.stores import memory_stores
 from tests.fakes.rasa import FakeRasa
+from tests.serving import Stop, start_app
 from tests.fakes.slack_api import TEAM, FakeSlackApi, dm, signature_headers
 from tests.fakes.telegram_api import TOKEN as TELEGRAM_TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI, Updates
@@ -120,14 +121,10 @@ def sms_request(twilio: FakeTwilio, i: int) -> SignedRequest:
 
 
 # --- the run -----------------------------------------------------------------------------------
-async def serve(app: web.Application, runners: list[web.AppRunner]) -> str:
-    """Start an app on 127.0.0.1 with an ephemeral port; returns its base URL."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    runners.append(runner)
-    return f"http://127.0.0.1:{runner.addresses[0][1]}"
+async def serve(app: web.Application, stops: list[Stop]) -> str:
+    url, stop = await start_app(app)
+    stops.append(stop)
+    return url
 
 
 @dataclass(frozen=True)
@@ -140,13 +137,13 @@ class Result:
 
 
 async def measure(platform: Platform, http: aiohttp.ClientSession, requests: int) -> Result:
-    runners: list[web.AppRunner] = []
+    stops: list[Stop] = []
     try:
-        rasa_url = await serve(FakeRasa(delay_s=RASA_DELAY_S).app(), runners)
-        api_url = await serve(platform.api, runners)
+        rasa_url = await serve(FakeRasa(delay_s=RASA_DELAY_S).app(), stops)
+        api_url = await serve(platform.api, stops)
         gateway = await serve(create_app(Settings(rasa_url=rasa_url, handoff_secret="bench"),
                                          stores=memory_stores(), env=platform.env(api_url)),
-                              runners)
+                              stops)
         slots = asyncio.Semaphore(CONCURRENCY)
         acks: list[float] = []
         bad: list[int] = []
@@ -170,8 +167,8 @@ async def measure(platform: Platform, http: aiohttp.ClientSession, requests: int
         return Result(platform.name, acks, bad, platform.replies(),
                       time.perf_counter() - sent_at)
     finally:
-        for runner in reversed(runners):
-            await runner.cleanup()
+        for stop in reversed(stops):
+            await stop()
 
 
 def report(results: list[Result], requests: int) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder: starting aiohttp apps on loopback, and the real Redis."""
+"""Fixtures shared by every test folder: aiohttp apps on loopback, a client session, a fake Rasa,
+and the real Redis."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import os
 import uuid
 from typing import AsyncIterator, Awaitable, Callable
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
+
+from tests.fakes.rasa import FakeRasa
+from tests.serving import Stop, start_app
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -18,20 +23,29 @@ Serve = Callable[[web.Application], Awaitable[str]]
 @pytest.fixture
 async def serve() -> AsyncIterator[Serve]:
     """Start apps on 127.0.0.1 with an ephemeral port; returns their base URL."""
-    runners: list[web.AppRunner] = []
+    stops: list[Stop] = []
 
     async def start(app: web.Application) -> str:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        port = runner.addresses[0][1]
-        return f"http://127.0.0.1:{port}"
+        url, stop = await start_app(app)
+        stops.append(stop)
+        return url
 
     yield start
-    for runner in reversed(runners):
-        await runner.cleanup()
+    for stop in reversed(stops):
+        await stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def fake_rasa(serve: Serve) -> tuple[FakeRasa, str]:
+    """A fake Rasa and its URL (folders whose tests need a different fake override this)."""
+    fake = FakeRasa()
+    return fake, await serve(fake.app())
 
 
 @pytest.fixture

@@ -20,12 +20,6 @@ HANDOFF_SECRET = "test-handoff-secret"
 
 
 @pytest.fixture
-async def fake_rasa(serve: Serve) -> tuple[FakeRasa, str]:
-    fake = FakeRasa()
-    return fake, await serve(fake.app())
-
-
-@pytest.fixture
 def stores() -> Stores:
     return memory_stores()
 

@@ -29,6 +29,7 @@ from bot.settings import Settings
 from bot.stores import Stores, memory_stores
 from inbox.agents import hash_password
 from tests.console.conftest import AgentSocket
+from tests.serving import start_app
 from tests.conftest import Serve
 from tests.fakes import slack_api, telegram_api
 from tests.fakes.rasa import FakeRasa
@@ -157,12 +158,6 @@ async def fakes(serve: Serve) -> Fakes:
                  twilio=twilio, twilio_url=await serve(twilio.app()))
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 @dataclass
 class Gateway:
     url: str
@@ -207,19 +202,7 @@ async def make_gateway(fakes: Fakes, http: aiohttp.ClientSession
         config = Settings(rasa_url=fakes.rasa_url, handoff_secret=HANDOFF_SECRET,
                           rasa_timeout_s=5.0, pending_retry_interval_s=3600.0, **settings)
         app = create_app(config, stores=stores, env=fakes.env())
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        stopped = False
-
-        async def shutdown() -> None:
-            nonlocal stopped
-            if not stopped:
-                stopped = True
-                await runner.cleanup()
-
+        url, shutdown = await start_app(app)
         shutdowns.append(shutdown)
         fakes.rasa.gateway_url = url
         return Gateway(url=url, app=app, stores=stores, fakes=fakes, http=http, shutdown=shutdown)

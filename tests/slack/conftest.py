@@ -4,7 +4,7 @@ and a sender of signed events and button presses), and a fake Rasa."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -41,18 +41,6 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Back off briefly between send attempts, so retry scenarios stay quick (Retry-After still
     sets the delay when Slack gives one)."""
     monkeypatch.setattr(slack, "RETRY_BASE_DELAY_S", 0.01)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-async def fake_rasa(serve: Serve) -> tuple[FakeRasa, str]:
-    fake = FakeRasa()
-    return fake, await serve(fake.app())
 
 
 @pytest.fixture

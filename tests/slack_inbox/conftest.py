@@ -22,6 +22,7 @@ from channels import slack
 from inbox import slack_inbox
 from inbox.slack_inbox import SLACK_INBOX_KEY, SlackInbox
 from tests.chat_client import ChatClient
+from tests.serving import start_app
 from tests.conftest import Serve
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.slack_api import (SIGNING_SECRET, TOKEN, ApiCall, FakeSlackApi, Signature,
@@ -183,18 +184,6 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-async def fake_rasa(serve: Serve) -> tuple[FakeRasa, str]:
-    fake = FakeRasa()
-    return fake, await serve(fake.app())
-
-
-@pytest.fixture
 async def fake_slack(serve: Serve) -> tuple[FakeSlackApi, str]:
     fake = FakeSlackApi(members={INBOX: ["UBOT", AGENT, AGENT_2]})
     return fake, f"{await serve(fake.app())}/api/"
@@ -217,18 +206,7 @@ async def make_gateway(http: aiohttp.ClientSession, fake_rasa: tuple[FakeRasa, s
                             pending_retry_interval_s=0.2, agent_hours=agent_hours,
                             agent_presence_required=presence_required)
         app = create_app(settings, stores=stores, env=inbox_env(fake_slack[1], **env))
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        stopped = False
-
-        async def shutdown() -> None:
-            nonlocal stopped
-            if not stopped:
-                stopped = True
-                await runner.cleanup()
+        url, shutdown = await start_app(app)
 
         gateway = InboxGateway(url=url, app=app, engine=app[ENGINE_KEY], desk=app[DESK_KEY],
                                inbox=app[SLACK_INBOX_KEY], stores=stores, rasa=fake_rasa[0],

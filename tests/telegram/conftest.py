@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, TypeVar
+from typing import Any, Awaitable, Callable, Mapping, TypeVar
 
 import aiohttp
 import pytest
@@ -71,12 +71,6 @@ class Gateway:
 
 
 @pytest.fixture
-async def fake_rasa(serve: Serve) -> tuple[FakeRasa, str]:
-    fake = FakeRasa()
-    return fake, await serve(fake.app())
-
-
-@pytest.fixture
 async def fake_telegram(serve: Serve) -> tuple[FakeTelegramAPI, str]:
     fake = FakeTelegramAPI()
     return fake, await serve(fake.app())
@@ -86,12 +80,6 @@ async def fake_telegram(serve: Serve) -> tuple[FakeTelegramAPI, str]:
 def telegram_env(fake_telegram: tuple[FakeTelegramAPI, str]) -> dict[str, str]:
     return {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
             "TELEGRAM_API_URL": fake_telegram[1]}
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 MakeGateway = Callable[..., Awaitable[Gateway]]
