@@ -1,4 +1,5 @@
-"""Live handoff: build the context package and open a case in the gateway's human inbox."""
+"""Live handoff: build the context package, open a case in the gateway's human inbox, and pause
+the conversation's tracker (a person has it now)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clients, replies
@@ -77,5 +78,8 @@ class ActionHandoffToHuman(Action):
             dispatcher.utter_message(text=replies.HANDOFF_FAILED)
             return events + [SlotSet("steps_tried", with_step(tracker, "handoff: inbox unreachable"))]
         dispatcher.utter_message(text=receipt.customer_message)
+        # The action pauses the tracker itself: the gateway must not call back into Rasa for
+        # this conversation while this turn holds its lock (it would wait for the turn to end).
         return events + [SlotSet("handoff_case_id", receipt.case_id),
-                         SlotSet("steps_tried", with_step(tracker, f"handoff: case {receipt.case_id}"))]
+                         SlotSet("steps_tried", with_step(tracker, f"handoff: case {receipt.case_id}")),
+                         ConversationPaused()]

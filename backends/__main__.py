@@ -4,7 +4,8 @@
 
 Options fall back to DEMO_BACKEND_HOST, DEMO_BACKEND_PORT and DEMO_BACKEND_DB. The API token is
 read only from BACKEND_API_TOKEN, because command-line arguments are visible to every user in
-process listings.
+process listings; it is required (the backend answers order lookups), unless --no-auth says an
+open API is really wanted (local experiments only).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aiohttp.abc import AbstractAccessLogger
 from yarl import URL
 
 from backends.demo_service import create_app
+from bot.log_redaction import install as install_log_redaction
 
 logger = logging.getLogger("backends")
 
@@ -56,6 +58,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="SQLite file, created and seeded if missing (env DEMO_BACKEND_DB, "
         "default %(default)s)",
     )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="serve without BACKEND_API_TOKEN (local experiments only: anyone who reaches the "
+        "port can look orders up)",
+    )
     return parser.parse_args(argv)
 
 
@@ -87,8 +95,13 @@ async def _serve(host: str, port: int, db_path: str, api_token: str | None) -> N
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parse_args(argv)
+    install_log_redaction()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     api_token = os.environ.get("BACKEND_API_TOKEN", "").strip() or None
+    if api_token is None and not args.no_auth:
+        logger.error("BACKEND_API_TOKEN is not set: refusing to serve orders without a token "
+                     "(pass --no-auth for an open local experiment)")
+        raise SystemExit(2)
     asyncio.run(_serve(args.host, args.port, args.db, api_token))
 
 

@@ -1,24 +1,26 @@
-"""Composes the gateway application: stores, the Rasa client, the engine, the handoff desk and
-every configured channel."""
+"""Composes the gateway application: stores, the Rasa client, the engine, the handoff desk, the
+erasure flow and every configured channel. The one place that knows everything."""
 
 from __future__ import annotations
 
 import logging
 import os
 from pathlib import Path
-from typing import AsyncIterator, Mapping
+from typing import Any, AsyncIterator, Mapping
 
 from aiohttp import web
 
-from bot.customers import CustomerDirectory
-from bot.engine import ConversationEngine
-from bot.escalation import DEFAULT_RULES_FILE, EscalationPolicy
 from bot.availability import Availability, OpeningHours
 from bot.cases import CaseDesk
+from bot.customers import CustomerDirectory
+from bot.engine import ConversationEngine
+from bot.erasure import Erasure
+from bot.escalation import DEFAULT_RULES_FILE, EscalationPolicy
 from bot.handoff import handoff_app
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
-from bot.stores import Stores, memory_stores, redis_stores
+from bot.stores import Stores, redis_stores, sqlite_stores
+from bot.tracker_storage import TrackerRetention
 from channels.registry import build_channels
 from inbox.console import mount_console
 from inbox.slack_inbox import attach as attach_slack_inbox
@@ -34,8 +36,9 @@ RASA_KEY = web.AppKey("rasa", RasaClient)
 
 def build_stores(settings: Settings) -> Stores:
     if settings.redis_url:
-        return redis_stores(settings.redis_url, prefix=settings.redis_prefix)
-    return memory_stores()
+        return redis_stores(settings.redis_url, prefix=settings.redis_prefix,
+                            retention=settings.retention)
+    return sqlite_stores(settings.database, retention=settings.retention)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -43,21 +46,29 @@ async def health(request: web.Request) -> web.Response:
 
 
 def create_app(settings: Settings, *, stores: Stores | None = None,
-               env: Mapping[str, str] | None = None) -> web.Application:
+               env: Mapping[str, str] | None = None,
+               tracker: Any | None = None) -> web.Application:
+    """`tracker`: the storage of Rasa's trackers for erasure (default: from settings)."""
+    env = os.environ if env is None else env
     stores = stores or build_stores(settings)
     rasa = RasaClient(base_url=settings.rasa_url, token=settings.rasa_token,
                       timeout_s=settings.rasa_timeout_s)
     availability = Availability(
         hours=OpeningHours.parse(settings.agent_hours, settings.agent_timezone),
         presence_required=settings.agent_presence_required)
-    desk = CaseDesk(stores, availability=availability, rasa=rasa)
+    desk = CaseDesk(stores, availability=availability)
     escalation = EscalationPolicy.load(
         Path(settings.escalation_rules_file) if settings.escalation_rules_file else DEFAULT_RULES_FILE)
     customers = (CustomerDirectory(base_url=settings.customers_api_url,
                                    token=settings.backend_api_token)
                  if settings.customers_api_url else None)
+    if tracker is None and settings.tracker_store is not None:
+        tracker = settings.tracker_store.open(retention=TrackerRetention(
+            retention_s=settings.retention.conversations_s))
+    forgetters: dict[str, Any] = {}
+    erasure = Erasure(stores, desk, tracker=tracker, channels=forgetters)
     engine = ConversationEngine(settings=settings, stores=stores, rasa=rasa, desk=desk,
-                                escalation=escalation, customers=customers)
+                                escalation=escalation, customers=customers, erasure=erasure)
 
     app = web.Application()
     app[SETTINGS_KEY] = settings
@@ -66,15 +77,18 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
     app[DESK_KEY] = desk
     app[RASA_KEY] = rasa
 
-    channels = build_channels(engine, settings, os.environ if env is None else env)
+    channels = build_channels(engine, settings, env)
     for channel in channels:
         channel.mount(app)
         engine.register(channel)
+        if hasattr(channel, "forget"):
+            forgetters[channel.name] = channel
     mount_console(app, desk=desk, stores=stores, rasa=rasa, settings=settings, env=env)
     app.router.add_get("/healthz", health)
     app.add_subapp("/handoff/", handoff_app(desk, settings.handoff_secret))
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await stores.start()
         await rasa.open()
         for channel in channels:
             await channel.start()
@@ -85,8 +99,10 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
         for channel in channels:
             await channel.close()
         await rasa.close()
+        if tracker is not None and hasattr(tracker, "close"):
+            await tracker.close()
         await stores.close()
 
     app.cleanup_ctx.append(lifecycle)
-    attach_slack_inbox(app, desk, stores, channels, os.environ if env is None else env)
+    attach_slack_inbox(app, desk, stores, channels, env)
     return app

@@ -1,40 +1,53 @@
-"""The conversation engine: per-conversation ordered processing of inbound messages, the Rasa round
+"""The conversation engine: durable intake, per-conversation ordered processing, the Rasa round
 trip, and delivery of replies through the customer's own channel.
 
 Guarantees:
-- a platform message id is processed once (idempotency store; survives restarts with Redis);
-- messages of one conversation are handled in arrival order, one at a time; different
-  conversations run in parallel;
-- when Rasa is unreachable the customer is told honestly, the message is kept in the pending store
-  and answered when Rasa is back;
-- free text can never inject a Rasa intent; button payloads are honoured only if we offered them.
+- `accept` returns only once the message and its idempotency mark are durable (the intake
+  journal), so a channel acknowledges its platform only for what can no longer be lost, and a
+  platform's retry or a duplicate is refused as such (across restarts and instances);
+- a conversation's messages are handled one at a time, in arrival order, from the journal (the
+  drain loop, bot/drain.py); an entry leaves the journal only when its replies were delivered or
+  recorded as undeliverable. A crash resumes from the entry's recorded progress; a message that
+  may have reached Rasa is looked up in Rasa's tracker (by the id in its metadata) before it is
+  sent again, so Rasa never runs a second turn for it;
+- when Rasa is unreachable the customer is told honestly (once) and their messages stay in the
+  journal, answered in order when Rasa is back; a request for a person still opens a case;
+- nothing a customer types reaches Rasa as an intent (bot/rasa_input.py), and button payloads
+  are honoured only if we offered them;
+- Rasa's tracker is paused and resumed only outside a Rasa turn, by the conversation's worker.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 import logging
+import time
+from enum import Enum
 from typing import Any, Sequence
 
 from bot.cases import CaseDesk, rating_of
 from bot.customers import CustomerDirectory
+from bot.directives import Directive
+from bot.drain import STORE_ERRORS, Drainer
+from bot.erasure import Erasure
 from bot.escalation import EscalationPolicy, Trigger
-from bot.identifiers import parse_contact
-from bot.sentiment import score as sentiment_score
 from bot.handoff import package_from_transcript
+from bot.identifiers import parse_contact
 from bot.messages import InboundMessage, OutboundMessage
-from bot.rasa_client import RasaClient, RasaUnavailable
-from bot.redaction import redact
+from bot.rasa_client import RasaClient, RasaTurn, RasaUnavailable
+from bot.rasa_input import RasaText
+from bot.redaction import mask_id, redact
+from bot.sentiment import score as sentiment_score
 from bot.settings import Settings
-from bot.stores import Stores
+from bot.state import ConversationState
+from bot.stores import JournalEntry, Progress, Stores
 from bot.text_cleaning import clean, is_handoff_keyword
 from channels.base import Channel, DeliveryFailed
 
 log = logging.getLogger(__name__)
 
-DEDUPE_TTL_S = 7 * 24 * 3600
 HANDOFF_PAYLOAD = "/human_handoff"
+MAX_FAILURES = 3  # unexpected errors on one message before the customer is told and it is dropped
+SECRET_PLACEHOLDER = "[one-time code]"
 
 OUTAGE_REPLY = ("Sorry, I'm having trouble on my side right now and can't answer yet. I've kept "
                 "your message and will reply here as soon as I'm back. If it's urgent, type "
@@ -49,24 +62,39 @@ MEDIA_WITH_TEXT_NOTE = ("(I can't open attachments, only read text, so I've answ
 EMPTY_REPLY = "I didn't catch any text there. How can I help?"
 HANDOFF_WHILE_DOWN = ("I've passed your request to our support team (case {case_id}). A person "
                       "will reply right here.")
+NO_ANSWER_REPLY = ("Sorry, something went wrong on my side and I couldn't finish that. Please try "
+                   "again in a moment, or type \"agent\" to reach a person.")
+FAILED_REPLY = ("Sorry, I couldn't process your last message because of a problem on my side. "
+                "Could you send it again? Type \"agent\" to reach a person.")
+
+
+class IntakeClosed(Exception):
+    """The gateway is shutting down: the channel must not acknowledge (the platform retries)."""
+
+
+class Outcome(Enum):
+    DONE = "done"  # the entry is finished and gone from the journal
+    WAIT = "wait"  # Rasa is away: this entry and everything after it wait (in order)
 
 
 class ConversationEngine:
     def __init__(self, *, settings: Settings, stores: Stores, rasa: RasaClient,
                  desk: CaseDesk, escalation: EscalationPolicy | None = None,
-                 customers: CustomerDirectory | None = None) -> None:
+                 customers: CustomerDirectory | None = None,
+                 erasure: Erasure | None = None) -> None:
         self._settings = settings
         self._stores = stores
         self._rasa = rasa
         self._desk = desk
         self._escalation = escalation or EscalationPolicy()
         self._customers = customers
+        self._erasure = erasure
         self._channels: dict[str, Channel] = {}
-        self._queues: dict[str, asyncio.Queue[tuple[InboundMessage, bool]]] = {}
-        self._workers: dict[str, asyncio.Task[None]] = {}
-        self._retry_task: asyncio.Task[None] | None = None
-        self._answered: set[str] = set()
-        desk.connect(self.reply)
+        self._drainer = Drainer(stores, self._drain, rasa_ready=rasa.is_ready,
+                                interval_s=settings.pending_retry_interval_s,
+                                grace_s=settings.shutdown_grace_s,
+                                also_pending=desk.rasa_control_pending)
+        desk.connect(self.reply, self._drainer.schedule)
 
     # --- wiring ---------------------------------------------------------------------------
     def register(self, channel: Channel) -> None:
@@ -80,223 +108,363 @@ class ConversationEngine:
     def settings(self) -> Settings:
         return self._settings
 
+    @property
+    def drainer(self) -> Drainer:
+        return self._drainer
+
     def start(self) -> None:
-        self._retry_task = asyncio.create_task(self._retry_pending_forever())
+        self._drainer.start()
 
     async def close(self) -> None:
-        tasks = [t for t in (self._retry_task, *self._workers.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._drainer.stop()
+
+    async def idle(self) -> None:
+        """Wait until no conversation is being worked on (tests and benchmarks)."""
+        await self._drainer.idle()
 
     # --- intake ---------------------------------------------------------------------------
     async def accept(self, message: InboundMessage) -> bool:
-        """Queue a message for processing; False when this platform message was seen before."""
-        key = f"in:{message.channel}:{message.platform_message_id}"
-        if not await self._stores.idempotency.first_seen(key, ttl_s=DEDUPE_TTL_S):
-            log.info("duplicate %s message %s ignored", message.channel, message.platform_message_id)
+        """Record a message durably; False when this platform message was seen before. Raises
+        IntakeClosed while shutting down, and a store error when the journal is unreachable:
+        either way the channel must not acknowledge it."""
+        if self._drainer.stopping:
+            raise IntakeClosed("the gateway is shutting down")
+        entry = await self._stores.journal.append(message, dedupe_key=dedupe_key(message))
+        if entry is None:
+            log.info("duplicate %s message %s ignored", message.channel,
+                     mask_id(message.platform_message_id))
             return False
-        self._enqueue(message, retry=False)
+        # Handled here, at once; the work notice the append left lets another instance take
+        # over if this one stops before it gets to it.
+        self._drainer.schedule(message.conversation_id)
         return True
 
-    def _enqueue(self, message: InboundMessage, *, retry: bool) -> None:
-        queue = self._queues.setdefault(message.conversation_id, asyncio.Queue())
-        queue.put_nowait((message, retry))
-        worker = self._workers.get(message.conversation_id)
-        if worker is None or worker.done():
-            self._workers[message.conversation_id] = asyncio.create_task(
-                self._work(message.conversation_id), name=f"conversation {message.conversation_id}"
-            )
-
-    async def _work(self, conversation_id: str) -> None:
-        queue = self._queues[conversation_id]
-        while not queue.empty():
-            message, retry = queue.get_nowait()
-            self._answered.discard(conversation_id)
-            try:
-                async with self._stores.locks.hold(conversation_id):
-                    await self._process(message, retry=retry)
-            except Exception:  # one bad message must not stop the conversation's queue
-                log.exception("processing message %s of %s failed", message.platform_message_id,
-                              conversation_id)
-            finally:
-                queue.task_done()
-            if conversation_id not in self._answered:
-                # Nothing to say (kept during an outage, or Rasa chose silence): still end the
-                # turn so channels can clear their typing indicators.
-                await self._deliver(conversation_id, [])
-        self._queues.pop(conversation_id, None)
-        self._workers.pop(conversation_id, None)
-
-    async def idle(self) -> None:
-        """Wait until every queued message has been processed (used by tests and shutdown)."""
-        while self._workers:
-            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
-
-    # --- processing -----------------------------------------------------------------------
-    async def _process(self, message: InboundMessage, *, retry: bool) -> None:
-        cid = message.conversation_id
-        if not retry:
-            await self._record(cid, "customer", message.text, message_id=message.platform_message_id)
-        state = await self._stores.conversations.update(
-            cid, {"channel": message.channel, "customer_id": message.customer_id,
-                  "last_seen": message.received_at})
-
-        text = clean(message.text)
-        if len(message.text) > self._settings.max_message_chars:
-            await self.reply(cid, [OutboundMessage(
-                text=TOO_LONG_REPLY.format(limit=self._settings.max_message_chars))])
+    # --- the drain loop -------------------------------------------------------------------
+    async def _drain(self, conversation_id: str, wait: bool) -> None:
+        if wait:
+            async with self._stores.locks.hold(conversation_id):
+                await self._drain_held(conversation_id)
             return
-        if not text and message.attachments:
-            await self.reply(cid, [OutboundMessage(text=MEDIA_ONLY_REPLY)])
-            return
-        rasa_text = self._rasa_text(message, text, state)
-        if not rasa_text:
-            await self.reply(cid, [OutboundMessage(text=EMPTY_REPLY)])
-            return
-        case = await self._desk.open_case_of(cid)
-        if case is not None:
-            # A person has (or will have) this conversation: the bot stays silent.
-            await self._desk.customer_message(case, message.text)
-            return
-        if state.get("awaiting_rating"):
-            rating = rating_of(rasa_text)
-            if rating is not None:
-                await self._desk.rate(cid, state["awaiting_rating"], rating)
+        async with self._stores.locks.try_hold(conversation_id) as held:
+            if held:
+                await self._drain_held(conversation_id)
+
+    async def _drain_held(self, cid: str) -> None:
+        while not self._drainer.stopping:
+            await self._apply_rasa_control(cid)
+            entries = await self._stores.journal.entries(cid)
+            if not entries:
                 return
-            await self._stores.conversations.update(cid, {"awaiting_rating": None})
-        trigger = None
-        if not retry and message.button_payload is None and rasa_text != HANDOFF_PAYLOAD:
-            # Kept messages were evaluated when they arrived (an escalation then opened a case).
-            trigger = await self._escalation_trigger(message, text, state)
-        if not retry and not await self._catch_up(cid):
-            # Earlier messages are still waiting for Rasa: keep this one behind them, in order.
-            if rasa_text == HANDOFF_PAYLOAD:
-                await self._handoff_without_rasa(message)
-            else:
-                await self._stores.pending.add(message)
-            return
+            blocked, restart = False, False
+            for entry in entries:
+                if self._drainer.stopping:
+                    return
+                if not blocked:
+                    blocked = await self._handle_safely(entry) is Outcome.WAIT
+                elif await self._hold_back(entry):
+                    restart = True  # a case opened: the waiting messages go to it now
+                    break
+            if blocked and not restart:
+                return  # the sweep retries once Rasa answers
 
-        metadata = {"channel": message.channel, "customer_id": message.customer_id,
-                    "conversation_id": cid}
+    async def _handle_safely(self, entry: JournalEntry) -> Outcome:
         try:
-            if trigger is not None:
-                log.info("escalating %s: %s", cid, trigger.detail)
-                replies = await self._rasa.escalate(
-                    conversation_id=cid, text=text, metadata=metadata,
-                    trigger={**trigger.to_dict(), "message": text})
-            else:
-                replies = await self._rasa.send(conversation_id=cid, text=rasa_text,
-                                                metadata=metadata)
-        except RasaUnavailable as exc:
-            await self._on_rasa_down(message, rasa_text, state, reason=str(exc), trigger=trigger)
-            return
-        if retry:
-            await self._stores.pending.remove(cid, message.platform_message_id)
-        if state.get("outage_notified"):
-            await self._stores.conversations.update(cid, {"outage_notified": False})
-        if message.attachments:
-            replies = [*replies, OutboundMessage(text=MEDIA_WITH_TEXT_NOTE)]
-        await self.reply(cid, replies)
+            return await self._handle(entry)
+        except STORE_ERRORS:
+            raise  # the drainer stops this conversation; the sweep comes back to it
+        except Exception:
+            failures = entry.failures + 1
+            log.exception("message %s of %s failed (%d of %d)", entry.entry_id,
+                          mask_id(entry.message.conversation_id), failures, MAX_FAILURES)
+            if failures < MAX_FAILURES:
+                await self._stores.journal.save(entry.advance(entry.progress, failures=failures))
+                return Outcome.WAIT
+            await self.reply(entry.message.conversation_id,
+                             [OutboundMessage(text=FAILED_REPLY, role="system")])
+            await self._stores.journal.remove(entry)
+            return Outcome.DONE
+
+    async def _handle(self, entry: JournalEntry) -> Outcome:
+        if entry.progress is Progress.RECEIVED:
+            entry = await self._record(entry)
+        if entry.progress in (Progress.RECORDED, Progress.AT_RASA):
+            if await self._route_without_rasa(entry):
+                await self._stores.journal.remove(entry)
+                return Outcome.DONE
+            try:
+                if entry.progress is Progress.AT_RASA:
+                    # It may have reached Rasa before a crash or a timeout: look first.
+                    turn = await self._recover_turn(entry)
+                else:
+                    entry = entry.advance(Progress.AT_RASA)
+                    await self._stores.journal.save(entry)
+                    turn = await self._ask_rasa(entry)
+            except RasaUnavailable as exc:
+                return await self._rasa_down(entry, reason=str(exc))
+            entry = await self._answered(entry, turn)
+        await self._deliver_answer(entry)
+        await self._stores.journal.remove(entry)
+        return Outcome.DONE
+
+    async def _answered(self, entry: JournalEntry, turn: RasaTurn) -> JournalEntry:
+        entry = entry.advance(Progress.ANSWERED, replies=turn.to_dicts())
+        await self._stores.journal.save(entry)
+        return entry
+
+    # --- recording ------------------------------------------------------------------------
+    async def _record(self, entry: JournalEntry) -> JournalEntry:
+        """Into the transcript, with the escalation rules evaluated: RECORDED, or ANSWERED when
+        the gateway answers by itself (too long, no text)."""
+        message, cid = entry.message, entry.message.conversation_id
+        state = await self._stores.conversations.update(
+            cid, channel=message.channel, customer_id=message.customer_id,
+            last_seen=message.received_at)
+        secret = state.expects_secret
+        await self._record_line(cid, "customer", SECRET_PLACEHOLDER if secret else message.text,
+                                message_id=message.platform_message_id)
+        if secret:
+            state = await self._stores.conversations.update(cid, expects_secret=False)
+        text = clean(message.text)
+        immediate = None
+        if len(message.text) > self._settings.max_message_chars:
+            immediate = TOO_LONG_REPLY.format(limit=self._settings.max_message_chars)
+        elif not text and message.attachments:
+            immediate = MEDIA_ONLY_REPLY
+        rasa_text = self._rasa_text(message, text, state)
+        if immediate is None and not rasa_text.text:
+            immediate = EMPTY_REPLY
+        if immediate is not None:
+            turn = RasaTurn((OutboundMessage(text=immediate),))
+            entry = entry.advance(Progress.ANSWERED, replies=turn.to_dicts(), secret=secret)
+            await self._stores.journal.save(entry)
+            return entry
+        trigger = None
+        if not secret and not rasa_text.is_payload and not await self._desk.open_case_of(cid):
+            trigger = await self._escalation_trigger(message, text, state)
+        entry = entry.advance(Progress.RECORDED, rasa_text=rasa_text.text, secret=secret,
+                              trigger=trigger.to_dict() if trigger else None)
+        await self._stores.journal.save(entry)
+        return entry
+
+    def _rasa_text(self, message: InboundMessage, text: str,
+                   state: ConversationState) -> RasaText:
+        offered = {b.get("payload") for b in state.offered_buttons}
+        if message.button_payload is not None:
+            if message.button_payload in offered:
+                return RasaText.offered_payload(message.button_payload)
+            log.info("button payload not offered in %s; treated as text",
+                     mask_id(message.conversation_id))
+        if is_handoff_keyword(text):
+            return RasaText.offered_payload(HANDOFF_PAYLOAD)  # our own payload, always allowed
+        return RasaText.free_text(text)
 
     async def _escalation_trigger(self, message: InboundMessage, text: str,
-                                  state: dict[str, Any]) -> Trigger | None:
+                                  state: ConversationState) -> Trigger | None:
         """Sentiment and escalation.yml rules, evaluated before the bot answers."""
-        scores = [*state.get("sentiment_scores", []), sentiment_score(text)][-10:]
-        fields: dict[str, Any] = {"sentiment_scores": scores}
-        vip = bool(state.get("vip"))
+        scores = (*state.sentiment_scores, sentiment_score(text))[-10:]
+        changes: dict[str, Any] = {"sentiment_scores": scores}
+        vip = state.vip
         if self._escalation.needs_vip and self._customers is not None and not vip:
             contact = parse_contact(text) or (
                 message.customer_id if message.channel == "sms" else None)
-            if contact and contact != state.get("vip_checked"):
+            if contact and contact != state.vip_checked:
                 vip = bool(await self._customers.is_vip(contact))
-                fields.update(vip=vip, vip_checked=contact)
+                changes.update(vip=vip, vip_checked=contact)
         intent, confidence = None, 0.0
         if self._escalation.needs_intent:
             try:
-                parsed = await self._rasa.parse(text)
+                parsed = await self._rasa.parse(RasaText.free_text(text))
                 intent = (parsed.get("intent") or {}).get("name")
                 confidence = float((parsed.get("intent") or {}).get("confidence") or 0.0)
             except RasaUnavailable:
-                pass  # the main call below reports the outage
-        await self._stores.conversations.update(message.conversation_id, fields)
-        return self._escalation.evaluate(text=text, scores=scores, intent=intent,
+                pass  # the main call reports the outage
+        await self._stores.conversations.update(message.conversation_id, **changes)
+        return self._escalation.evaluate(text=text, scores=list(scores), intent=intent,
                                          confidence=confidence, vip=vip)
 
-    async def _catch_up(self, conversation_id: str) -> bool:
-        """Answer this conversation's kept messages first; False if some are still waiting."""
-        for kept in await self._stores.pending.peek(conversation_id):
-            await self._process(kept, retry=True)
-        return not await self._stores.pending.peek(conversation_id)
+    # --- routing --------------------------------------------------------------------------
+    async def _route_without_rasa(self, entry: JournalEntry) -> bool:
+        """A message for a person (an open case) or the answer to the rating question: handled
+        here, and True. False when it is for the bot."""
+        cid = entry.message.conversation_id
+        case = await self._desk.open_case_of(cid)
+        if case is not None:
+            # A person has (or will have) this conversation: the bot stays silent.
+            await self._desk.customer_message(
+                case, SECRET_PLACEHOLDER if entry.secret else entry.message.text)
+            await self._deliver(cid, [])  # ends the turn (typing indicators)
+            return True
+        state = await self._stores.conversations.get(cid)
+        if state.awaiting_rating:
+            rating = rating_of(entry.rasa_text or "")
+            if rating is not None:
+                await self._desk.rate(cid, state.awaiting_rating, rating)
+                return True
+            await self._stores.conversations.update(cid, awaiting_rating=None)
+        return False
 
-    def _rasa_text(self, message: InboundMessage, text: str, state: dict[str, Any]) -> str:
-        offered = {b["payload"] for b in state.get("offered_buttons", [])}
-        if message.button_payload is not None:
-            if message.button_payload in offered:
-                return message.button_payload
-            log.info("button payload not offered in %s; treated as text", message.conversation_id)
-        if is_handoff_keyword(text):
-            return HANDOFF_PAYLOAD
-        return text
+    async def _ask_rasa(self, entry: JournalEntry) -> RasaTurn:
+        message, cid = entry.message, entry.message.conversation_id
+        await self._apply_rasa_control(cid, strict=True)
+        text = RasaText.from_journal(entry.rasa_text or "")
+        metadata = self._metadata(entry)
+        if entry.trigger is not None:
+            log.info("escalating %s: %s", mask_id(cid), entry.trigger.get("detail"))
+            return await self._rasa.escalate(
+                conversation_id=cid, text=text, metadata=metadata,
+                trigger={**entry.trigger, "message": clean(message.text)})
+        return await self._rasa.send(conversation_id=cid, text=text, metadata=metadata)
 
-    async def _on_rasa_down(self, message: InboundMessage, rasa_text: str,
-                            state: dict[str, Any], *, reason: str,
-                            trigger: Trigger | None = None) -> None:
-        cid = message.conversation_id
-        log.warning("Rasa unavailable for %s: %s; message kept", cid, reason)
-        if rasa_text == HANDOFF_PAYLOAD or trigger is not None:
-            await self._handoff_without_rasa(message, trigger)
-            return
-        await self._stores.pending.add(message)
-        if not state.get("outage_notified"):
-            await self._stores.conversations.update(cid, {"outage_notified": True})
+    async def _recover_turn(self, entry: JournalEntry) -> RasaTurn:
+        """The entry may have reached Rasa before a crash: take Rasa's answer from its tracker
+        rather than running the turn a second time."""
+        cid = entry.message.conversation_id
+        found = await self._rasa.find_turn(conversation_id=cid,
+                                           message_id=dedupe_key(entry.message),
+                                           escalated=entry.trigger is not None)
+        if not found.received:
+            return await self._ask_rasa(entry)
+        if found.turn is not None:
+            log.info("message %s of %s was answered by Rasa before a restart; not sent again",
+                     entry.entry_id, mask_id(cid))
+            return found.turn
+        # An escalation whose message Rasa recorded, but whose handoff did not run yet.
+        assert entry.trigger is not None
+        return await self._rasa.escalate(
+            conversation_id=cid, text=RasaText.free_text(entry.message.text),
+            metadata=self._metadata(entry), record_message=False,
+            trigger={**entry.trigger, "message": clean(entry.message.text)})
+
+    def _metadata(self, entry: JournalEntry) -> dict[str, Any]:
+        message = entry.message
+        return {"channel": message.channel, "customer_id": message.customer_id,
+                "conversation_id": message.conversation_id, "message_id": dedupe_key(message)}
+
+    # --- Rasa is away ---------------------------------------------------------------------
+    async def _rasa_down(self, entry: JournalEntry, *, reason: str) -> Outcome:
+        cid = entry.message.conversation_id
+        log.warning("Rasa unavailable for %s: %s; message kept", mask_id(cid), reason)
+        # The progress stays: an entry that was sent (AT_RASA) may have reached Rasa, so the
+        # next attempt looks in the tracker before sending it again.
+        if entry.rasa_text == HANDOFF_PAYLOAD or entry.trigger is not None:
+            await self._handoff_without_rasa(entry)
+            await self._stores.journal.remove(entry)
+            return Outcome.DONE
+        state = await self._stores.conversations.get(cid)
+        if not state.outage_notified:
+            await self._stores.conversations.update(cid, outage_notified=True)
             await self.reply(cid, [OutboundMessage(text=OUTAGE_REPLY, role="system")])
+        else:
+            await self._deliver(cid, [])
+        return Outcome.WAIT
 
-    async def _handoff_without_rasa(self, message: InboundMessage,
-                                    trigger: Trigger | None = None) -> None:
-        cid = message.conversation_id
+    async def _hold_back(self, entry: JournalEntry) -> bool:
+        """An entry behind one that waits for Rasa: recorded now (so an agent sees it), not
+        answered (that would answer out of order), unless it asks for a person. True when that
+        opened a case."""
+        if entry.progress is Progress.RECEIVED:
+            entry = await self._record(entry)
+            await self._deliver(entry.message.conversation_id, [])  # ends its typing indicator
+        if entry.progress is Progress.RECORDED and (
+                entry.rasa_text == HANDOFF_PAYLOAD or entry.trigger is not None):
+            await self._handoff_without_rasa(entry)
+            await self._stores.journal.remove(entry)
+            return True
+        return False
+
+    async def _handoff_without_rasa(self, entry: JournalEntry, *,
+                                    detail: str = "the assistant was unavailable") -> None:
+        message, cid = entry.message, entry.message.conversation_id
         transcript = await self._stores.transcripts.recent(cid, limit=self._settings.transcript_limit)
-        kind, detail = ((trigger.kind, f"{trigger.detail}; the assistant was unavailable")
-                        if trigger else ("backend_unavailable",
-                                         "customer asked for a person while the assistant was "
-                                         "unavailable"))
+        trigger = entry.trigger
+        kind, why = ((str(trigger["kind"]), f"{trigger.get('detail')}; {detail}") if trigger
+                     else ("backend_unavailable", f"customer asked for a person while {detail}"))
         package = package_from_transcript(
             conversation_id=cid, channel=message.channel, customer_id=message.customer_id,
-            transcript=transcript, trigger_kind=kind, trigger_detail=detail)
-        receipt = await self._desk.open_case(package)
+            transcript=transcript, trigger_kind=kind, trigger_detail=why)
+        receipt = await self._desk.open_case(package, rasa_paused=False)
         await self.reply(cid, [OutboundMessage(
             text=HANDOFF_WHILE_DOWN.format(case_id=receipt["case_id"]), role="system")])
+
+    async def _apply_rasa_control(self, cid: str, *, strict: bool = False) -> None:
+        """Bring Rasa's paused state to what the gateway wants. Called only by the conversation's
+        worker (no Rasa turn of ours is running). strict: raise when Rasa is away (before a turn
+        it must be right); otherwise it is tried again on the next drain."""
+        state = await self._stores.conversations.get(cid)
+        if not state.rasa_control_pending:
+            return
+        try:
+            await self._rasa.set_paused(cid, state.rasa_paused_wanted)
+        except RasaUnavailable:
+            if strict:
+                raise
+            log.info("Rasa %s of %s postponed: Rasa unavailable",
+                     "pause" if state.rasa_paused_wanted else "resume", mask_id(cid))
+            return
+        await self._stores.conversations.update(cid, rasa_paused_applied=state.rasa_paused_wanted)
+        await self._desk.rasa_control_applied(cid)
+
+    # --- answering ------------------------------------------------------------------------
+    async def _deliver_answer(self, entry: JournalEntry) -> None:
+        message, cid = entry.message, entry.message.conversation_id
+        turn = RasaTurn.from_dicts(entry.replies)
+        replies = list(turn.messages)
+        asked_for_person = entry.rasa_text == HANDOFF_PAYLOAD or entry.trigger is not None
+        if asked_for_person and await self._desk.open_case_of(cid) is None:
+            # The handoff action could not open the case (action server or inbox down): a
+            # person must still be reachable, so the gateway opens it itself.
+            await self._handoff_without_rasa(entry, detail="the assistant could not open a case")
+            return
+        if not replies and entry.rasa_text:
+            # Rasa ran the turn but said nothing: an action failed (the action server is down).
+            replies = [OutboundMessage(text=NO_ANSWER_REPLY, role="system")]
+        if message.attachments and clean(message.text):
+            replies.append(OutboundMessage(text=MEDIA_WITH_TEXT_NOTE))
+        state = await self._stores.conversations.get(cid)
+        if state.outage_notified:
+            await self._stores.conversations.update(cid, outage_notified=False)
+        await self.reply(cid, replies)
+        for directive in turn.directives:
+            await self._follow(cid, directive)
+
+    async def _follow(self, cid: str, directive: str) -> None:
+        if directive == Directive.EXPECT_SECRET:
+            await self._stores.conversations.update(cid, expects_secret=True)
+        elif directive == Directive.ERASE_CONVERSATION and self._erasure is not None:
+            await self._erasure.erase(cid)
+        else:
+            log.warning("unknown directive %r from the action server ignored", directive)
 
     # --- output ---------------------------------------------------------------------------
     async def reply(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
         if not messages:
             return
         offered = [b.to_dict() for m in messages for b in m.buttons]
-        await self._stores.conversations.update(conversation_id, {"offered_buttons": offered})
+        await self._stores.conversations.update(conversation_id, offered_buttons=offered)
         for m in messages:
-            await self._record(conversation_id, m.role, m.text, message_id=m.message_id,
-                               buttons=[b.to_dict() for b in m.buttons], image_url=m.image_url)
-        self._answered.add(conversation_id)
+            await self._record_line(conversation_id, m.role, m.text, message_id=m.message_id,
+                                    buttons=[b.to_dict() for b in m.buttons],
+                                    image_url=m.image_url)
         await self._deliver(conversation_id, messages)
 
     async def _deliver(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
         state = await self._stores.conversations.get(conversation_id)
-        channel = self._channels.get(state.get("channel", ""))
+        channel = self._channels.get(state.channel or "")
         if channel is None:
-            log.error("no channel %r to deliver to %s", state.get("channel"), conversation_id)
+            log.error("no channel %r to deliver to %s", state.channel, mask_id(conversation_id))
             return
         try:
             await channel.deliver(conversation_id, messages)
         except DeliveryFailed as exc:
             # Kept in the transcript; recorded so it is visible, never dropped silently.
-            log.error("delivery to %s failed: %s", conversation_id, exc)
+            log.error("delivery to %s failed: %s", mask_id(conversation_id), exc)
             if messages:
-                await self._record(conversation_id, "system", f"undelivered: {exc}",
-                                   message_id=messages[-1].message_id + ":undelivered")
+                await self._record_line(conversation_id, "system", f"undelivered: {exc}",
+                                        message_id=messages[-1].message_id + ":undelivered")
 
-    async def _record(self, conversation_id: str, role: str, text: str, *, message_id: str,
-                      buttons: list[dict[str, str]] | None = None,
-                      image_url: str | None = None) -> None:
+    async def _record_line(self, conversation_id: str, role: str, text: str, *, message_id: str,
+                           buttons: list[dict[str, str]] | None = None,
+                           image_url: str | None = None) -> None:
         entry: dict[str, Any] = {"id": message_id, "role": role,
                                  "text": redact(text, keep_contact=True), "ts": time.time()}
         if buttons:
@@ -306,25 +474,7 @@ class ConversationEngine:
         await self._stores.transcripts.append(conversation_id, entry,
                                               limit=self._settings.transcript_limit)
 
-    # --- outage recovery ------------------------------------------------------------------
-    async def retry_pending_once(self) -> int:
-        """Re-queue kept messages if Rasa answers again; returns how many were re-queued."""
-        conversations = await self._stores.pending.conversations()
-        if not conversations or not await self._rasa.is_ready():
-            return 0
-        count = 0
-        for cid in conversations:
-            if cid in self._workers:  # its worker will be re-tried on the next round
-                continue
-            for message in await self._stores.pending.peek(cid):
-                self._enqueue(message, retry=True)
-                count += 1
-        return count
 
-    async def _retry_pending_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.pending_retry_interval_s)
-            try:
-                await self.retry_pending_once()
-            except Exception:  # keep retrying; a store hiccup must not end recovery
-                log.exception("retrying pending messages failed")
+def dedupe_key(message: InboundMessage) -> str:
+    """The message's identity: de-duplication mark, and the id Rasa's tracker keeps."""
+    return f"in:{message.channel}:{message.platform_message_id}"

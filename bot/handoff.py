@@ -20,9 +20,10 @@ from typing import Any
 from aiohttp import web
 from jsonschema import Draft7Validator
 
+from bot.cases import CaseDesk
+from bot.http_bodies import error, read_json
 from bot.redaction import redact
 from bot.sentiment import summarise
-from bot.cases import CaseDesk
 
 log = logging.getLogger(__name__)
 
@@ -77,33 +78,22 @@ SECRET_KEY = web.AppKey("handoff_secret", str)
 def _authorised(request: web.Request) -> None:
     secret = request.app[SECRET_KEY]
     if not secret:
-        raise web.HTTPServiceUnavailable(
-            text=json.dumps({"error": "handoff_disabled",
-                             "message": "HANDOFF_SECRET is not configured on the gateway"}),
-            content_type="application/json")
+        raise error(503, "handoff_disabled", "HANDOFF_SECRET is not configured on the gateway")
     given = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {secret}".encode()):
-        raise web.HTTPUnauthorized(
-            text=json.dumps({"error": "unauthorized", "message": "bad or missing credentials"}),
-            content_type="application/json")
-
-
-def _error(status: int, code: str, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": code, "message": message, **extra}, status=status)
+    if not hmac.compare_digest(given.encode(errors="surrogateescape"),
+                               f"Bearer {secret}".encode()):
+        raise error(401, "unauthorized", "bad or missing credentials")
 
 
 async def create_case(request: web.Request) -> web.Response:
     _authorised(request)
-    if (request.content_length or 0) > MAX_PACKAGE_BYTES:
-        return _error(413, "too_large", "package over 1 MB")
-    try:
-        package = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "invalid_json", "body is not JSON")
+    package = await read_json(request, max_bytes=MAX_PACKAGE_BYTES)
     errors = package_errors(package)
     if errors:
-        return _error(422, "invalid_package", "package does not match schema v1", details=errors)
-    receipt = await request.app[DESK_KEY].open_case(package)
+        raise error(422, "invalid_package", "package does not match schema v1", details=errors)
+    # Called by the handoff action inside the conversation's Rasa turn: the action pauses the
+    # tracker itself (ConversationPaused), so nothing here may call back into Rasa.
+    receipt = await request.app[DESK_KEY].open_case(package, rasa_paused=True)
     return web.json_response(receipt, status=201)
 
 
@@ -111,8 +101,8 @@ async def read_case(request: web.Request) -> web.Response:
     _authorised(request)
     case = await request.app[DESK_KEY].get(request.match_info["case_id"])
     if case is None:
-        return _error(404, "case_not_found", "no such case")
-    return web.json_response(case)
+        raise error(404, "case_not_found", "no such case")
+    return web.json_response(case.to_dict())
 
 
 async def read_schema(request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ recognisable to the customer: j***@example.com, ***-***-0001)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _CARD_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 _SECRET_IN_CONTEXT = re.compile(
@@ -67,3 +68,56 @@ def redact(text: str, *, keep_contact: bool = False) -> str:
         text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
         text = _PHONE.sub(_mask_phone, text)
     return text
+
+
+def mask_id(identifier: str) -> str:
+    """A conversation or platform id as logs show it: the channel prefix and the last few
+    characters (an SMS conversation id is a phone number, a Telegram one a user id)."""
+    prefix, sep, rest = identifier.partition(":")
+    if not sep:
+        prefix, rest = "", identifier
+    keep = 4 if len(rest) > 6 else 2
+    return f"{prefix}{sep}***{rest[-keep:]}"
+
+
+SECRET = "[redacted]"
+
+
+def redact_event(event: dict[str, Any], *, secret: bool = False,
+                 keep_contact: bool = True) -> dict[str, Any]:
+    """A Rasa tracker event as it may be stored: card numbers, passwords and one-time codes
+    removed from every text, contacts kept only while the conversation needs them
+    (keep_contact), and the whole text of a message answering a secret question (secret)
+    replaced."""
+    def text(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return SECRET if secret else redact(value, keep_contact=keep_contact)
+
+    kind = event.get("event")
+    out = dict(event)
+    if kind == "user":
+        out["text"] = text(event.get("text"))
+        parse_data = event.get("parse_data")
+        if isinstance(parse_data, dict):
+            parse_data = dict(parse_data)
+            parse_data["text"] = text(parse_data.get("text"))
+            parse_data["entities"] = [
+                {**e, "value": text(e.get("value"))} if isinstance(e, dict) else e
+                for e in parse_data.get("entities") or []]
+            out["parse_data"] = parse_data
+        if not keep_contact and isinstance(event.get("metadata"), dict):
+            out["metadata"] = {k: redact(v) if isinstance(v, str) else v
+                               for k, v in event["metadata"].items()}
+    elif kind == "bot" and isinstance(event.get("text"), str):
+        out["text"] = redact(event["text"], keep_contact=keep_contact)
+    elif kind == "slot":
+        out["value"] = SECRET if secret else (
+            redact(event["value"], keep_contact=keep_contact)
+            if isinstance(event.get("value"), str) else event.get("value"))
+    return out
+
+
+def without_contacts(event: dict[str, Any]) -> dict[str, Any]:
+    """An event of a session that is over: its e-mails and phone numbers masked too."""
+    return redact_event(event, keep_contact=False)

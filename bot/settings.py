@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping
+
+from bot.stores.base import DAY_S, Retention
+from bot.tracker_storage import TrackerStorageConfig
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class SettingsError(ValueError):
@@ -32,6 +38,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _days(env: Mapping[str, str], name: str, default: float) -> int:
+    days = _float(env, name, default)
+    if days <= 0:
+        raise SettingsError(f"{name} must be a positive number of days, got {days}")
+    return int(days * DAY_S)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -41,6 +58,15 @@ class Settings:
     rasa_timeout_s: float = 30.0
     redis_url: str | None = field(default=None, repr=False)
     redis_prefix: str = "helpdesk:"
+    # The embedded default keeps the gateway's state here (SQLite); unused with REDIS_URL.
+    database: str = str(ROOT / "var" / "gateway.db")
+    retention: Retention = field(default_factory=Retention)
+    # Where Rasa keeps its trackers (the erasure flow deletes a conversation's there too).
+    tracker_store: TrackerStorageConfig | None = field(default=None, repr=False)
+    # How long a stopping gateway lets conversations finish the message they are on.
+    shutdown_grace_s: float = 10.0
+    # Behind a reverse proxy that sets X-Forwarded-For: trust it for per-client limits.
+    trust_forwarded_for: bool = False
     handoff_secret: str | None = field(default=None, repr=False)
     max_message_chars: int = 2000
     transcript_limit: int = 200
@@ -68,6 +94,17 @@ class Settings:
             rasa_timeout_s=_float(env, "RASA_TIMEOUT_S", cls.rasa_timeout_s),
             redis_url=env.get("REDIS_URL") or None,
             redis_prefix=env.get("REDIS_PREFIX", cls.redis_prefix),
+            database=env.get("GATEWAY_DB") or cls.database,
+            retention=Retention(
+                conversations_s=_days(env, "RETENTION_DAYS", 30),
+                transcripts_s=_days(env, "RETENTION_DAYS", 30),
+                cases_s=_days(env, "CASE_RETENTION_DAYS", 90),
+                audit_s=_days(env, "AUDIT_RETENTION_DAYS", 365),
+                journal_s=_days(env, "JOURNAL_RETENTION_DAYS", 7),
+            ),
+            tracker_store=TrackerStorageConfig.from_env(env),
+            shutdown_grace_s=_float(env, "SHUTDOWN_GRACE_S", cls.shutdown_grace_s),
+            trust_forwarded_for=_flag(env, "TRUST_FORWARDED_FOR"),
             handoff_secret=env.get("HANDOFF_SECRET") or None,
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", cls.max_message_chars),
             transcript_limit=_int(env, "TRANSCRIPT_LIMIT", cls.transcript_limit),
@@ -80,13 +117,13 @@ class Settings:
             backend_api_token=env.get("BACKEND_API_TOKEN") or None,
             agent_hours=env.get("AGENT_HOURS", cls.agent_hours),
             agent_timezone=env.get("AGENT_TIMEZONE", cls.agent_timezone),
-            agent_presence_required=env.get("AGENT_PRESENCE_REQUIRED", "").lower() in ("1", "true", "yes"),
+            agent_presence_required=_flag(env, "AGENT_PRESENCE_REQUIRED"),
             webchat_allowed_origins=tuple(
                 o.strip() for o in env.get("WEBCHAT_ALLOWED_ORIGINS", "").split(",") if o.strip()),
         )
 
     def describe(self) -> str:
-        store = "redis" if self.redis_url else "in-process"
+        store = "redis" if self.redis_url else f"sqlite {self.database}"
         handoff = "on" if self.handoff_secret else "OFF (HANDOFF_SECRET unset)"
         return (
             f"gateway http://{self.host}:{self.port} rasa={self.rasa_url} stores={store} "

@@ -1,9 +1,12 @@
-"""Runs the whole assistant on one machine: demo backends, action server, Rasa server, gateway.
+"""Runs the whole assistant on one machine: demo backend, action server, Rasa server, gateway.
 
-`python -m bot.stack` (what `make run` calls) trains the model if needed, starts every process with
-the embedded defaults (SQLite tracker store, in-process gateway stores, no platform accounts),
-prints the web chat URL and stops everything cleanly on Ctrl-C. The integration tests use the same
-`Stack` class with free ports and a temporary state directory."""
+`python -m bot.stack` (what `make run` calls) trains the model if needed, starts every process
+with the embedded defaults (SQLite for the gateway's state and for Rasa's trackers under var/, no
+platform accounts), binds each to 127.0.0.1, gives each pair of processes a fresh shared secret
+(Rasa's token, the action server's token, the backend's token, the handoff secret), prints the
+web chat URL, watches the processes and restarts one that dies (with backoff, saying so), and
+stops everything cleanly on Ctrl-C. The integration tests use the same `Stack` class with free
+ports and a temporary state directory."""
 
 from __future__ import annotations
 
@@ -18,13 +21,17 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 
 import aiohttp
 
 from bot.model_cache import ROOT, ensure_model, quiet_env
 
 log = logging.getLogger(__name__)
+
+RESTART_FIRST_S = 1.0
+RESTART_MAX_S = 30.0
+STABLE_AFTER_S = 60.0  # a process up this long has its backoff reset
 
 
 def free_port() -> int:
@@ -53,6 +60,15 @@ class Process:
     env: dict[str, str]
     popen: subprocess.Popen[bytes] | None = None
     log_file: IO[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen is not None else None
+
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
 
 
 @dataclass
@@ -62,15 +78,18 @@ class Stack:
     redis_url: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: list[Process] = field(default_factory=list)
+    say: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
 
     def __post_init__(self) -> None:
         self.handoff_secret = secrets.token_urlsafe(24)
         self.rasa_token = secrets.token_urlsafe(24)
+        self.action_token = secrets.token_urlsafe(24)
+        self.backend_token = secrets.token_urlsafe(24)
         # A demo agent for the console, with a fresh password each run (unless accounts are
         # configured), so `make run` shows the whole handoff loop without any set-up.
         self.demo_agent = ("demo@northwind.example", secrets.token_urlsafe(9))
         self.python = sys.executable
-        self.rasa_bin = str(Path(sys.executable).parent / "rasa")
+        self._stopping = False
 
     @property
     def gateway_url(self) -> str:
@@ -90,15 +109,19 @@ class Stack:
             # gateway
             "GATEWAY_HOST": "127.0.0.1",
             "GATEWAY_PORT": str(p.gateway),
+            "GATEWAY_DB": str(self.state_dir / "gateway.db"),
             "RASA_URL": f"http://127.0.0.1:{p.rasa}",
             "RASA_TOKEN": self.rasa_token,
             "HANDOFF_SECRET": self.handoff_secret,
             "REDIS_URL": self.redis_url or "",
             "CUSTOMERS_API_URL": f"http://127.0.0.1:{p.backend}",
+            "BACKEND_API_TOKEN": self.backend_token,
             # actions
             "ORDERS_API_URL": f"http://127.0.0.1:{p.backend}",
             "IDENTITY_API_URL": f"http://127.0.0.1:{p.backend}",
             "GATEWAY_HANDOFF_URL": f"http://127.0.0.1:{p.gateway}/handoff/v1/cases",
+            "ACTION_SERVER_HOST": "127.0.0.1",
+            "ACTION_SERVER_TOKEN": self.action_token,
             # demo backend
             "DEMO_BACKEND_HOST": "127.0.0.1",
             "DEMO_BACKEND_PORT": str(p.backend),
@@ -114,6 +137,8 @@ class Stack:
             "RASA_REDIS_DB": redis_db,
             "RASA_REDIS_PASSWORD": "",
             "RASA_REDIS_KEY_PREFIX": "helpdesk",
+            "TRACKER_RETENTION_DAYS": "30",
+            "TRACKER_CONTACT_HOURS": "24",
         }
         if not (os.environ.get("AGENT_ACCOUNTS") or os.environ.get("AGENT_ACCOUNTS_FILE")):
             from inbox.agents import hash_password
@@ -129,11 +154,12 @@ class Stack:
         return [
             Process("demo backend", [self.python, "-m", "backends"],
                     f"http://127.0.0.1:{p.backend}/healthz", env),
-            Process("action server", [self.rasa_bin, "run", "actions", "--actions", "actions",
+            Process("action server", [self.python, "-m", "actions.server",
                                       "--port", str(p.actions)],
                     f"http://127.0.0.1:{p.actions}/health", env),
-            Process("rasa server", [self.rasa_bin, "run", "--enable-api", "-i", "127.0.0.1",
-                                    "-p", str(p.rasa), "--auth-token", env["RASA_TOKEN"],
+            Process("rasa server", [self.python, "-m", "bot.rasa_server", "run", "--enable-api",
+                                    "-i", "127.0.0.1", "-p", str(p.rasa),
+                                    "--auth-token", env["RASA_TOKEN"],
                                     "--model", str(model), "--endpoints", "endpoints.yml",
                                     "--credentials", "credentials.yml"],
                     f"http://127.0.0.1:{p.rasa}/status?token={env['RASA_TOKEN']}", env),
@@ -156,12 +182,15 @@ class Stack:
 
     def spawn(self, proc: Process) -> None:
         safe = proc.name.replace(" ", "-")
-        proc.log_file = open(self.state_dir / "logs" / f"{safe}.log", "ab")
+        if proc.log_file is None or proc.log_file.closed:
+            proc.log_file = open(self.state_dir / "logs" / f"{safe}.log", "ab")
         proc.popen = subprocess.Popen(proc.argv, cwd=ROOT, env=proc.env, stdout=proc.log_file,
                                       stderr=subprocess.STDOUT, start_new_session=True)
-        print(f"    starting {proc.name} (pid {proc.popen.pid})", flush=True)
+        proc.started_at = time.monotonic()
+        self.say(f"    starting {proc.name} (pid {proc.popen.pid})")
 
-    async def wait_healthy(self, proc: Process, timeout_s: float = 120.0) -> None:
+    async def wait_healthy(self, proc: Process, timeout_s: float = 120.0) -> float:
+        """Seconds until the process answered its health check."""
         started = time.monotonic()
         async with aiohttp.ClientSession() as http:
             while time.monotonic() - started < timeout_s:
@@ -172,15 +201,24 @@ class Stack:
                 try:
                     async with http.get(proc.health_url, timeout=aiohttp.ClientTimeout(total=2)) as r:
                         if r.status == 200:
-                            print(f"    {proc.name} ready in {time.monotonic() - started:.1f}s",
-                                  flush=True)
-                            return
+                            took = time.monotonic() - started
+                            self.say(f"    {proc.name} ready in {took:.1f}s")
+                            return took
                 except (aiohttp.ClientError, asyncio.TimeoutError):
                     pass
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.25)
         raise TimeoutError(f"{proc.name} not healthy after {timeout_s:.0f}s")
 
-    def stop_process(self, proc: Process, *, timeout_s: float = 15.0) -> None:
+    def kill(self, proc: Process, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Send a signal to the process group (fault-injection tests end processes this way)."""
+        if proc.popen is not None and proc.popen.poll() is None:
+            try:
+                os.killpg(proc.popen.pid, sig)
+            except ProcessLookupError:
+                pass
+            proc.popen.wait()
+
+    def stop_process(self, proc: Process, *, timeout_s: float = 20.0) -> None:
         if proc.popen is None or proc.popen.poll() is not None:
             return
         try:
@@ -191,15 +229,56 @@ class Stack:
             proc.popen.wait()
         except ProcessLookupError:
             pass
-        if proc.log_file is not None:
-            proc.log_file.close()
 
     def stop(self) -> None:
+        self._stopping = True
         for proc in reversed(self.processes):
             self.stop_process(proc)
+        for proc in self.processes:
+            if proc.log_file is not None:
+                proc.log_file.close()
 
     def process(self, name: str) -> Process:
         return next(p for p in self.processes if p.name == name)
+
+    async def restart(self, proc: Process, *, timeout_s: float = 180.0) -> float:
+        """Start a stopped (or killed) process again and wait until it is healthy."""
+        self.stop_process(proc)
+        self.spawn(proc)
+        return await self.wait_healthy(proc, timeout_s)
+
+    async def supervise(self, stop: asyncio.Event) -> None:
+        """Bring back a process that dies, waiting longer after each quick death (1 s doubling
+        to 30 s, reset once it has stayed up a minute), and say so; until `stop` is set."""
+        delays = {p.name: RESTART_FIRST_S for p in self.processes}
+        while not stop.is_set():
+            for proc in self.processes:
+                if stop.is_set() or self._stopping or proc.running() or proc.popen is None:
+                    if proc.running() and time.monotonic() - proc.started_at > STABLE_AFTER_S:
+                        delays[proc.name] = RESTART_FIRST_S
+                    continue
+                code = proc.popen.returncode
+                delay = delays[proc.name]
+                self.say(f"!! {proc.name} exited ({code}); restarting it in {delay:.0f}s "
+                         f"(logs in {self.state_dir / 'logs'})")
+                try:
+                    await asyncio.wait_for(stop.wait(), delay)
+                    return
+                except asyncio.TimeoutError:
+                    pass
+                delays[proc.name] = min(delay * 2, RESTART_MAX_S)
+                proc.restarts += 1
+                self.spawn(proc)
+                try:
+                    took = await self.wait_healthy(proc)
+                except (RuntimeError, TimeoutError) as exc:
+                    self.say(f"!! {proc.name} did not come back: {exc}")
+                    continue
+                self.say(f"==> {proc.name} is back (restart {proc.restarts}, {took:.1f}s)")
+            try:
+                await asyncio.wait_for(stop.wait(), 0.5)
+            except asyncio.TimeoutError:
+                pass
 
 
 async def _run() -> None:
@@ -212,27 +291,16 @@ async def _run() -> None:
     if not (os.environ.get("AGENT_ACCOUNTS") or os.environ.get("AGENT_ACCOUNTS_FILE")):
         print(f"    agent console: {stack.gateway_url}/console/  (sign in as {stack.demo_agent[0]}, "
               f"password {stack.demo_agent[1]}; new each run)", flush=True)
-    print(f"    logs in {stack.state_dir / 'logs'}; press Ctrl-C to stop", flush=True)
+    print(f"    logs in {stack.state_dir / 'logs'}; a process that dies is restarted; press "
+          "Ctrl-C to stop", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    watch = asyncio.create_task(_watch(stack, stop))
-    await stop.wait()
-    watch.cancel()
+    await stack.supervise(stop)
     print("\n==> stopping", flush=True)
     stack.stop()
     print("==> stopped", flush=True)
-
-
-async def _watch(stack: Stack, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        for proc in stack.processes:
-            if proc.popen is not None and proc.popen.poll() is not None:
-                print(f"!! {proc.name} exited ({proc.popen.returncode}); see "
-                      f"{stack.state_dir / 'logs'}", flush=True)
-                stop.set()
-        await asyncio.sleep(1)
 
 
 def main() -> None:

@@ -21,18 +21,25 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs
 from typing import Any, Awaitable, Coroutine, Literal, Mapping, Sequence
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.engine import ConversationEngine
+from bot.drain import STORE_ERRORS
+from bot.engine import ConversationEngine, IntakeClosed
+from bot.http_bodies import read_bytes
 from bot.messages import Attachment, Button, InboundMessage, OutboundMessage
+from bot.safe_json import BadJson, loads
 from channels.base import DeliveryFailed
 from channels.outbound import (PermanentSendError, RetryableSendError, send_with_retry,
                                shown_text, split_text)
@@ -43,6 +50,7 @@ REQUIRED_ENV = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
 DEFAULT_API_URL = "https://slack.com/api/"
 EVENTS_PATH = "/slack/events"
 
+MAX_BODY_BYTES = 1024 * 1024  # Slack's events and interaction payloads are far smaller
 SECTION_LIMIT = 3000  # characters of text in one section block
 BUTTON_TEXT_LIMIT = 75
 BUTTON_VALUE_LIMIT = 2000
@@ -125,6 +133,7 @@ class SlackChannel:
         self._identity_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
         self._reserved: set[str] = set()  # channels handed to another feature (reserve_channel)
+        self._verifier = SignatureVerifier(config.signing_secret)
         self._bolt = self._build_bolt()
 
     def _build_bolt(self) -> AsyncApp:
@@ -137,9 +146,11 @@ class SlackChannel:
         async def for_customers(body: dict[str, Any]) -> bool:
             return channel_of(body) not in self._reserved
 
+        bolt_log = logging.getLogger(f"{__name__}.bolt")
+        bolt_log.setLevel(logging.WARNING)  # bolt's INFO lines quote whole request bodies
         bolt = AsyncApp(
             name="helpdesk-slack",
-            logger=logging.getLogger(f"{__name__}.bolt"),
+            logger=bolt_log,
             signing_secret=self._config.signing_secret,
             # Bolt only needs a client for its own calls, which it never makes here: a token-less
             # one avoids its "token ignored because authorize is set" warning.
@@ -156,7 +167,16 @@ class SlackChannel:
         bolt.block_action(BUTTON_ACTION, matchers=customers)(self._on_button)
         # Anything else we are subscribed to is acknowledged, or Slack would retry it.
         bolt.event(re.compile(".*"), matchers=customers)(self._on_other_event)
+        bolt.error(self._on_listener_error)
         return bolt
+
+    async def _on_listener_error(self, error: Exception) -> BoltResponse:
+        if isinstance(error, (IntakeClosed, *STORE_ERRORS)):
+            # Not taken: Slack retries the event (up to three times over an hour or so).
+            log.warning("slack event not accepted: %s", error)
+            return BoltResponse(status=503, body="try again")
+        log.error("slack listener failed", exc_info=error)
+        return BoltResponse(status=500, body="")
 
     # --- sharing the Slack app with other features -----------------------------------------
     def reserve_channel(self, channel_id: str) -> AsyncApp:
@@ -191,14 +211,36 @@ class SlackChannel:
 
     # --- webhook ---------------------------------------------------------------------------
     async def _events(self, request: web.Request) -> web.Response:
+        # The signature (and its 5-minute replay window) is checked on the raw bytes before
+        # anything is parsed: bolt would parse the body first, and log it whole when refusing it.
+        raw = await read_bytes(request, max_bytes=MAX_BODY_BYTES)
+        body = self._verified(raw, request.headers)
+        if body is None:
+            log.warning("slack request refused: missing or invalid signature (%d bytes)",
+                        len(raw))
+            return web.json_response({"error": "invalid request"}, status=401)
+        problem = _unparsable(body, request.content_type)
+        if problem is not None:
+            log.warning("slack request refused: %s", problem)
+            return web.json_response({"error": "bad request", "message": problem}, status=400)
         retry = request.headers.get("X-Slack-Retry-Num")
         if retry:
-            log.info("slack redelivery #%s (%s)", retry,
-                     request.headers.get("X-Slack-Retry-Reason"))
-        # Bolt verifies the signature and its 5-minute replay window, answers url_verification
-        # and routes to the listeners below.
-        response = await self._bolt.async_dispatch(await to_bolt_request(request))
+            log.info("slack redelivery #%s (%s)", retry[:10],
+                     request.headers.get("X-Slack-Retry-Reason", "")[:40])
+        # Bolt answers url_verification and routes to the listeners below.
+        response = await self._bolt.async_dispatch(AsyncBoltRequest(
+            body=body, query=request.query_string, headers=request.headers))  # type: ignore[arg-type]
         return await to_aiohttp_response(response)
+
+    def _verified(self, raw: bytes, headers: Any) -> str | None:
+        """The body as text when Slack signed it within the last 5 minutes, else None."""
+        try:
+            body = raw.decode("utf-8")
+            valid = self._verifier.is_valid(body, headers.get("X-Slack-Request-Timestamp"),
+                                            headers.get("X-Slack-Signature"))
+        except (UnicodeDecodeError, ValueError, TypeError, OverflowError):
+            return None  # not UTF-8, a timestamp that is no number, a signature that is no hex
+        return body if valid else None
 
     async def _authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
         identity = await self._bot_identity()
@@ -273,7 +315,7 @@ class SlackChannel:
         address = SlackAddress(team, channel, str(event.get("thread_ts") or event["ts"]))
         if mentioned or channel in self._config.channels or await self._mentions_bot(event):
             return address
-        if event.get("thread_ts") and await self._engine.stores.conversations.get(
+        if event.get("thread_ts") and await self._engine.stores.conversations.exists(
                 address.conversation_id):
             return address  # a follow-up in a thread the bot is already part of
         return None
@@ -408,6 +450,25 @@ def _button_inbound(channel_name: str, body: dict[str, Any],
 
 AttachmentKind = Literal["image", "audio", "video", "file"]
 _KINDS: dict[str, AttachmentKind] = {"image": "image", "audio": "audio", "video": "video"}
+
+
+def _unparsable(body: str, content_type: str) -> str | None:
+    """Why bolt could not parse this (signed) body safely, or None. Bolt's own parsing raises on
+    broken JSON and recurses on deep nesting; both must be a 400, not a 500."""
+    try:
+        if content_type == "application/json":
+            payload = loads(body)
+        elif content_type == "application/x-www-form-urlencoded":
+            fields = parse_qs(body, keep_blank_values=True, strict_parsing=False,
+                              max_num_fields=100)
+            if "payload" not in fields:
+                return None  # slash commands and the like: flat form fields
+            payload = loads(fields["payload"][0])
+        else:
+            return f"unexpected content type {content_type[:60]!r}"
+    except (BadJson, ValueError) as exc:
+        return str(exc)[:200]
+    return None if isinstance(payload, dict) else "the payload is not a JSON object"
 
 
 def channel_of(body: dict[str, Any]) -> str | None:

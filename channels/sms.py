@@ -38,11 +38,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from functools import partial
-from typing import Any, Literal, Mapping, Sequence
+from urllib.parse import parse_qsl
+from typing import Literal, Mapping, Sequence
 
 import aiohttp
 from aiohttp import web
-from multidict import MultiDictProxy
+from multidict import MultiDict
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
@@ -50,8 +51,11 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.engine import DEDUPE_TTL_S, ConversationEngine
+from bot.drain import STORE_ERRORS
+from bot.engine import ConversationEngine, IntakeClosed
+from bot.http_bodies import read_bytes
 from bot.messages import Attachment, Button, InboundMessage, OutboundMessage
+from bot.redaction import mask_id
 from bot.settings import SettingsError
 from channels.base import DeliveryFailed
 from channels.outbound import (
@@ -72,7 +76,10 @@ DEFAULT_API_URL = "https://api.twilio.com"
 BODY_LIMIT = 1600  # Twilio refuses longer bodies (error 21617)
 SEND_TIMEOUT_S = 15.0
 MAX_MEDIA = 10  # Twilio sends at most 10 media items per MMS
-OPTED_OUT = "sms_opted_out"  # conversation-store field
+OPTED_OUT = "opted_out"  # in the conversation's channel data
+OPTED_OUT_AT = "opted_out_changed_at"
+MAX_BODY_BYTES = 64 * 1024  # Twilio's form is a few KB even with ten media items
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 START_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
@@ -185,11 +192,14 @@ class SmsChannel:
 
     # --- inbound --------------------------------------------------------------------------
     async def _webhook(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        if not self._signed_by_twilio(request, form):
-            log.warning("sms webhook refused: missing or invalid X-Twilio-Signature for %s "
-                        "(the webhook URL set in Twilio must be exactly this)",
-                        self._public_url(request))
+        signature = request.headers.get("X-Twilio-Signature")
+        if not signature:
+            log.warning("sms webhook refused: no X-Twilio-Signature")
+            return web.Response(status=403, text="invalid signature")
+        form = await _read_form(request)
+        if not self._validator.validate(self._public_url(request), form, signature):
+            log.warning("sms webhook refused: invalid X-Twilio-Signature for %s (the webhook URL "
+                        "set in Twilio must be exactly this)", self._public_url(request))
             return web.Response(status=403, text="invalid signature")
         sid = _field(form, "MessageSid") or _field(form, "SmsMessageSid")
         sender = _e164(_field(form, "From"))
@@ -201,27 +211,27 @@ class SmsChannel:
             return _twiml()
         conversation_id = f"sms:{sender}"
         body = _field(form, "Body")
-        state = await self._engine.stores.conversations.get(conversation_id)
-        opted_out = bool(state.get(OPTED_OUT))
-        keyword = _keyword(body, _field(form, "OptOutType"), opted_out=opted_out)
-        if keyword is not None:
-            return _twiml(await self._on_keyword(keyword, conversation_id, sender, sid,
-                                                 opted_out=opted_out))
-        if opted_out:
-            # We could not answer anyway: nothing may be sent until the customer texts START.
-            log.info("sms %s from opted-out %s not processed (waiting for START)", sid,
-                     conversation_id)
-            return _twiml()
-        message = _inbound(conversation_id, sender, sid, body, form,
-                           offered=state.get("offered_buttons", []))
-        await self._engine.accept(message)
+        try:
+            state = await self._engine.stores.conversations.get(conversation_id)
+            opted_out = bool(state.channel_data.get(OPTED_OUT))
+            keyword = _keyword(body, _field(form, "OptOutType"), opted_out=opted_out)
+            if keyword is not None:
+                return _twiml(await self._on_keyword(keyword, conversation_id, sender, sid,
+                                                     opted_out=opted_out))
+            if opted_out:
+                # We could not answer anyway: nothing may be sent until the customer texts START.
+                log.info("sms %s from opted-out %s not processed (waiting for START)",
+                         sid, mask_id(conversation_id))
+                return _twiml()
+            message = _inbound(conversation_id, sender, sid, body, form,
+                               offered=list(state.offered_buttons))
+            await self._engine.accept(message)
+        except (IntakeClosed, *STORE_ERRORS) as exc:
+            # Not acknowledged: Twilio retries (with connection overrides, docs/channels/sms.md)
+            # or reports the failure; the message is not silently taken.
+            log.warning("sms %s not accepted: %s", sid, exc)
+            return web.Response(status=503, text="try again")
         return _twiml()
-
-    def _signed_by_twilio(self, request: web.Request, form: MultiDictProxy[Any]) -> bool:
-        signature = request.headers.get("X-Twilio-Signature")
-        if not signature:
-            return False
-        return bool(self._validator.validate(self._public_url(request), form, signature))
 
     def _public_url(self, request: web.Request) -> str:
         # Twilio signed the URL it called: our public address, with the exact query string.
@@ -231,7 +241,8 @@ class SmsChannel:
                           opted_out: bool) -> str | None:
         """Handle STOP/START/HELP; returns the TwiML confirmation to send, if any."""
         stores = self._engine.stores
-        if not await stores.idempotency.first_seen(f"sms:keyword:{sid}", ttl_s=DEDUPE_TTL_S):
+        if not await stores.idempotency.first_seen(f"sms:keyword:{sid}",
+                                                   ttl_s=stores.retention.dedupe_s):
             log.info("duplicate sms keyword message %s ignored", sid)
             return None
         if keyword == "STOP":
@@ -241,15 +252,17 @@ class SmsChannel:
             await self._set_opted_out(conversation_id, sender, False)
             return START_REPLY
         if opted_out:
-            log.info("HELP from opted-out %s not answered (waiting for START)", conversation_id)
+            log.info("HELP from opted-out %s not answered (waiting for START)",
+                     mask_id(conversation_id))
             return None
         return HELP_REPLY
 
     async def _set_opted_out(self, conversation_id: str, sender: str, opted_out: bool) -> None:
-        await self._engine.stores.conversations.update(conversation_id, {
-            "channel": self.name, "customer_id": sender, OPTED_OUT: opted_out,
-            "sms_opt_out_changed_at": time.time()})
-        log.info("sms: %s opted %s", conversation_id, "out" if opted_out else "back in")
+        conversations = self._engine.stores.conversations
+        await conversations.update(conversation_id, channel=self.name, customer_id=sender)
+        await conversations.update_channel_data(conversation_id, {OPTED_OUT: opted_out,
+                                                                  OPTED_OUT_AT: time.time()})
+        log.info("sms: %s opted %s", mask_id(conversation_id), "out" if opted_out else "back in")
 
     # --- delivery -------------------------------------------------------------------------
     async def deliver(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
@@ -257,13 +270,13 @@ class SmsChannel:
             return  # end of a turn: SMS has no typing indicator to clear
         to = _number_of(conversation_id)
         state = await self._engine.stores.conversations.get(conversation_id)
-        if state.get(OPTED_OUT):
+        if state.channel_data.get(OPTED_OUT):
             log.info("sms: %d repl%s to %s dropped: the number opted out (STOP)", len(messages),
-                     "y" if len(messages) == 1 else "ies", conversation_id)
+                     "y" if len(messages) == 1 else "ies", mask_id(conversation_id))
             return
         parts = split_text(_render(messages), BODY_LIMIT)
         for number, part in enumerate(parts, start=1):
-            what = f"sms to {conversation_id} (part {number}/{len(parts)})"
+            what = f"sms to {mask_id(conversation_id)} (part {number}/{len(parts)})"
             sid = await send_with_retry(partial(self._send, conversation_id, to, part), what=what)
             log.info("%s sent as %s: %d chars, %s, %d segment(s)", what, sid, len(part),
                      sms_encoding(part), sms_segments(part))
@@ -307,7 +320,26 @@ def _twiml(reply: str | None = None) -> web.Response:
     return web.Response(text=str(response), content_type="text/xml")
 
 
-def _field(form: MultiDictProxy[Any], name: str) -> str:
+async def _read_form(request: web.Request) -> MultiDict[str]:
+    """Twilio's form, parsed strictly: capped in size, UTF-8 only (what Twilio sends), anything
+    else a 4xx. aiohttp's own request.post() raised on a bad charset or invalid UTF-8 (a 500)."""
+    content_type = request.content_type
+    charset = (request.charset or "utf-8").lower()
+    if content_type != FORM_TYPE:
+        raise web.HTTPUnsupportedMediaType(text=f"expected {FORM_TYPE}")
+    if charset not in ("utf-8", "utf8", "us-ascii", "ascii"):
+        raise web.HTTPUnsupportedMediaType(text=f"charset {charset[:40]!r} is not supported")
+    raw = await read_bytes(request, max_bytes=MAX_BODY_BYTES)
+    try:
+        text = raw.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict",
+                          max_num_fields=200)
+    except (UnicodeDecodeError, ValueError):
+        raise web.HTTPBadRequest(text="the form is not valid UTF-8 form data") from None
+    return MultiDict(pairs)
+
+
+def _field(form: MultiDict[str], name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""
 
@@ -339,7 +371,7 @@ def _keyword(body: str, opt_out_type: str, *, opted_out: bool) -> str | None:
 
 
 def _inbound(conversation_id: str, sender: str, sid: str, body: str,
-             form: MultiDictProxy[Any], *, offered: list[dict[str, str]]) -> InboundMessage:
+             form: MultiDict[str], *, offered: Sequence[Mapping[str, str]]) -> InboundMessage:
     chosen = _chosen_button(body, offered)
     return InboundMessage(
         channel="sms",
@@ -353,7 +385,7 @@ def _inbound(conversation_id: str, sender: str, sid: str, body: str,
     )
 
 
-def _chosen_button(body: str, offered: list[dict[str, str]]) -> Button | None:
+def _chosen_button(body: str, offered: Sequence[Mapping[str, str]]) -> Button | None:
     """The offered option a reply like "2", " 2." or "#2" picks; None for anything else
     (a number out of range stays plain text)."""
     match = _NUMBERED_CHOICE.fullmatch(body.strip())
@@ -365,7 +397,7 @@ def _chosen_button(body: str, offered: list[dict[str, str]]) -> Button | None:
     return Button.from_dict(offered[index - 1])
 
 
-def _attachments(form: MultiDictProxy[Any]) -> tuple[Attachment, ...]:
+def _attachments(form: MultiDict[str]) -> tuple[Attachment, ...]:
     try:
         count = int(_field(form, "NumMedia") or 0)
     except ValueError:

@@ -61,8 +61,12 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.engine import DEDUPE_TTL_S, ConversationEngine
+from bot.drain import STORE_ERRORS
+from bot.engine import ConversationEngine, IntakeClosed
+from bot.http_bodies import read_bytes
 from bot.messages import Attachment, Button, InboundMessage, OutboundMessage
+from bot.redaction import mask_id
+from bot.safe_json import BadJson, loads
 from bot.settings import SettingsError
 from channels.base import DeliveryFailed
 from channels.outbound import (PermanentSendError, RetryableSendError, send_with_retry,
@@ -78,7 +82,8 @@ DEFAULT_API_URL = "https://api.telegram.org"
 TEXT_LIMIT = 4096  # characters per sendMessage
 CALLBACK_DATA_LIMIT = 64  # bytes of callback_data per inline button
 ALLOWED_UPDATES = ("message", "callback_query")
-CALLBACK_MAP_KEY = "telegram_callbacks"
+CALLBACK_MAP_KEY = "callbacks"  # in the conversation's channel data
+MAX_UPDATE_BYTES = 1024 * 1024
 CALLBACK_MAP_LIMIT = 200
 SHORT_ID_PREFIX = "~"
 POLL_TIMEOUT_S = 25.0
@@ -223,15 +228,22 @@ class TelegramChannel:
         if not hmac.compare_digest(given.encode(), expected.encode()):
             log.warning("telegram webhook with a wrong secret token refused")
             raise web.HTTPForbidden(text="secret token mismatch")
+        raw = await read_bytes(request, max_bytes=MAX_UPDATE_BYTES)
         try:
-            data = await request.json()
+            data = loads(raw)
             update = Update.de_json(data, self._bot) if isinstance(data, dict) else None
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("telegram webhook body unreadable: %s", exc)
+        except (BadJson, ValueError, KeyError, TypeError, AttributeError) as exc:
+            # Signed with our secret, so Telegram's (or a test's): worth a line, not a traceback.
+            log.warning("telegram webhook body unreadable: %s", type(exc).__name__)
             update = None
         if update is None:
             raise web.HTTPBadRequest(text="not a Telegram update")
-        await self._handle(update)
+        try:
+            await self._handle(update)
+        except (IntakeClosed, *STORE_ERRORS) as exc:
+            # Not acknowledged: Telegram delivers the update again.
+            log.warning("telegram update %s not accepted: %s", update.update_id, exc)
+            raise web.HTTPServiceUnavailable(text="try again") from None
         return web.json_response({"ok": True})
 
     # --- intake: long polling -------------------------------------------------------------
@@ -279,10 +291,8 @@ class TelegramChannel:
 
     # --- intake: shared path --------------------------------------------------------------
     async def _handle(self, update: Update) -> None:
-        key = f"telegram:update:{self._config.bot_id}:{update.update_id}"
-        if not await self._engine.stores.idempotency.first_seen(key, ttl_s=DEDUPE_TTL_S):
-            log.info("duplicate telegram update %s ignored", update.update_id)
-            return
+        # Redeliveries are refused where it matters: a customer message or button press by its
+        # journal entry (chat:message id, callback query id), a command by its own mark.
         if update.callback_query is not None:
             await self._on_callback(update.callback_query)
         elif update.message is not None:
@@ -314,8 +324,12 @@ class TelegramChannel:
         customer_id = str(message.from_user.id if message.from_user else chat.id)
         name = command.group(1).lower() if command else None
         if name in ("start", "help"):
-            self._spawn(self._answer_command(conversation_id, customer_id, name),
-                        what=f"/{name} in {conversation_id}")
+            stores = self._engine.stores
+            if await stores.idempotency.first_seen(
+                    f"telegram:command:{chat.id}:{message.message_id}",
+                    ttl_s=stores.retention.dedupe_s):
+                self._spawn(self._answer_command(conversation_id, customer_id, name),
+                            what=f"/{name} in {mask_id(conversation_id)}")
             return
         attachments = _attachments(message)
         if not written and not attachments:
@@ -332,15 +346,14 @@ class TelegramChannel:
         ))
 
     async def _on_callback(self, query: CallbackQuery) -> None:
-        # Answer at once: the customer's client shows a spinner on the button until we do.
-        self._spawn(self._answer_callback(query.id), what=f"answerCallbackQuery {query.id}")
         source = query.message
         if source is None or query.data is None:
+            self._spawn(self._answer_callback(query.id), what=f"answerCallbackQuery {query.id}")
             return  # inline-mode or game buttons: not ours
         conversation_id = f"{CHANNEL}:{source.chat.id}"
         payload = await self._resolve_callback(conversation_id, query.data)
         title = _button_title(source, query.data)
-        await self._engine.accept(InboundMessage(
+        accepted = await self._engine.accept(InboundMessage(
             channel=CHANNEL,
             conversation_id=conversation_id,
             customer_id=str(query.from_user.id),
@@ -350,6 +363,9 @@ class TelegramChannel:
             received_at=time.time(),
             metadata={"chat_type": str(source.chat.type)},
         ))
+        if accepted:  # a redelivery was answered the first time
+            # At once: the customer's client shows a spinner on the button until we do.
+            self._spawn(self._answer_callback(query.id), what=f"answerCallbackQuery {query.id}")
 
     def _addressed_to_me(self, message: Message, username: str | None) -> bool:
         replied = message.reply_to_message
@@ -376,8 +392,8 @@ class TelegramChannel:
         return self._username
 
     async def _answer_command(self, conversation_id: str, customer_id: str, name: str) -> None:
-        await self._engine.stores.conversations.update(
-            conversation_id, {"channel": CHANNEL, "customer_id": customer_id})
+        await self._engine.stores.conversations.update(conversation_id, channel=CHANNEL,
+                                                       customer_id=customer_id)
         text = WELCOME_TEXT if name == "start" else HELP_TEXT
         # Through the engine, so the reply is in the transcript and its buttons count as offered.
         await self._engine.reply(conversation_id, [OutboundMessage(text=text, buttons=MENU)])
@@ -392,7 +408,7 @@ class TelegramChannel:
     async def _resolve_callback(self, conversation_id: str, data: str) -> str:
         if data.startswith(SHORT_ID_PREFIX):
             state = await self._engine.stores.conversations.get(conversation_id)
-            mapped = (state.get(CALLBACK_MAP_KEY) or {}).get(data)
+            mapped = (state.channel_data.get(CALLBACK_MAP_KEY) or {}).get(data)
             if mapped is not None:
                 return str(mapped)
         return data
@@ -446,12 +462,13 @@ class TelegramChannel:
 
     async def _remember_callbacks(self, conversation_id: str, new: dict[str, str]) -> None:
         stores = self._engine.stores
-        known = dict((await stores.conversations.get(conversation_id)).get(CALLBACK_MAP_KEY) or {})
+        state = await stores.conversations.get(conversation_id)
+        known = dict(state.channel_data.get(CALLBACK_MAP_KEY) or {})
         for key, payload in new.items():
             known.pop(key, None)
             known[key] = payload  # newest last, so trimming drops the oldest
         trimmed = dict(list(known.items())[-CALLBACK_MAP_LIMIT:])
-        await stores.conversations.update(conversation_id, {CALLBACK_MAP_KEY: trimmed})
+        await stores.conversations.update_channel_data(conversation_id, {CALLBACK_MAP_KEY: trimmed})
 
     async def _send(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         async def attempt() -> T:

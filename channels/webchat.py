@@ -30,8 +30,10 @@ from typing import Any, Sequence
 
 from aiohttp import WSMsgType, web
 
-from bot.engine import ConversationEngine
+from bot.drain import STORE_ERRORS
+from bot.engine import ConversationEngine, IntakeClosed
 from bot.messages import InboundMessage, OutboundMessage
+from bot.safe_json import BadJson, loads
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ MAX_FRAME_BYTES = 64 * 1024
 RATE_WINDOW_S = 10.0
 RATE_MAX_MESSAGES = 20
 HISTORY_LIMIT = 100
+FRAMES_TOPIC = "webchat-frames"  # replies reach the instance that holds the customer's socket
+CLOSE_ERASED = 4000  # the conversation was erased: the widget starts a new one
 
 
 class WebChatChannel:
@@ -49,6 +53,7 @@ class WebChatChannel:
         self._engine = engine
         self._allowed_origins = {o.rstrip("/") for o in allowed_origins}
         self._sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
+        engine.stores.bus.subscribe(FRAMES_TOPIC, self._on_frames)
 
     def mount(self, app: web.Application) -> None:
         app.router.add_get("/", self._page)
@@ -76,11 +81,21 @@ class WebChatChannel:
     async def deliver(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
         # No open socket is fine: the transcript keeps the reply and the next page load shows it.
         # typing-off closes the batch, so a client knows every reply of this turn has arrived.
+        # Published on the bus: the customer's tab may be connected to another gateway instance.
         frames = [{"type": "message", **m.to_dict()} for m in messages]
         frames.append({"type": "typing", "on": False})
-        for ws in list(self._sockets.get(conversation_id, ())):
-            for frame in frames:
+        await self._engine.stores.bus.publish(FRAMES_TOPIC, {"conversation_id": conversation_id,
+                                                             "frames": frames})
+
+    async def _on_frames(self, message: dict[str, Any]) -> None:
+        for ws in list(self._sockets.get(str(message.get("conversation_id")), ())):
+            for frame in message.get("frames") or ():
                 await _send(ws, frame)
+
+    async def forget(self, conversation_id: str) -> None:
+        """The conversation was erased: its tabs start over (their session token is gone)."""
+        for ws in list(self._sockets.pop(conversation_id, ())):
+            await ws.close(code=CLOSE_ERASED, message=b"conversation erased")
 
     # --- websocket -----------------------------------------------------------------------
     def _origin_allowed(self, request: web.Request) -> bool:
@@ -108,10 +123,10 @@ class WebChatChannel:
                         await _error(ws, "unsupported", "Only text messages are supported.")
                     continue
                 try:
-                    data = json.loads(frame.data)
+                    data = loads(frame.data)
                     if not isinstance(data, dict):
-                        raise ValueError("not an object")
-                except ValueError:
+                        raise BadJson("not an object")
+                except BadJson:
                     await _error(ws, "bad_frame", "That message could not be read.")
                     continue
                 kind = data.get("type")
@@ -144,12 +159,13 @@ class WebChatChannel:
                      previous: str | None) -> str:
         stores = self._engine.stores
         ttl = self._engine.settings.webchat_session_ttl_s
-        conversation_id = await stores.sessions.get(token) if isinstance(token, str) else None
+        conversation_id = (await stores.sessions.get(token)
+                           if isinstance(token, str) and 0 < len(token) <= 100 else None)
         if conversation_id is None:
             token = secrets.token_urlsafe(24)
             conversation_id = f"web:{uuid.uuid4().hex}"
-            await stores.conversations.update(
-                conversation_id, {"channel": self.name, "customer_id": conversation_id})
+            await stores.conversations.update(conversation_id, channel=self.name,
+                                              customer_id=conversation_id)
         await stores.sessions.put(token, conversation_id, ttl_s=ttl)  # sliding expiry
         if previous is not None and previous != conversation_id:
             self._forget(previous, ws)
@@ -175,7 +191,14 @@ class WebChatChannel:
             button_payload=str(data.get("payload")) if is_button else None,
             received_at=time.time(),
         )
-        accepted = await self._engine.accept(message)
+        try:
+            accepted = await self._engine.accept(message)
+        except (IntakeClosed, *STORE_ERRORS) as exc:
+            # Not acknowledged: the widget keeps the message and sends it again.
+            log.warning("web chat message not accepted: %s", exc)
+            await _error(ws, "try_again", "I couldn't take that message just now; it will be "
+                                          "sent again in a moment.")
+            return
         await _send(ws, {"type": "ack", "id": client_id, "duplicate": not accepted})
         if accepted:
             echo = {"type": "message", "id": message.platform_message_id, "role": "customer",

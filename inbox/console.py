@@ -21,9 +21,11 @@ Security: every API and websocket request needs a valid session (401 otherwise);
 an unguessable token in an HttpOnly, SameSite=Strict cookie, stored hashed in stores.sessions
 under "agent:" for 12 hours. POSTs must come from the console's own origin (Origin header, CSRF).
 Five failed sign-ins for one e-mail within 15 minutes lock that e-mail for 15 minutes: for
-configured accounts in stores.conversations under "console-login:<email>" (shared by every gateway
-instance with Redis), for unknown e-mails in a bounded in-memory table (same answers either way,
-so the lockout does not reveal which accounts exist).
+configured accounts in the stores (kv namespace console-login, shared by every gateway instance
+with Redis), for unknown e-mails in a bounded in-memory table (same answers either way, so the
+lockout does not reveal which accounts exist). One client address with twenty failures within 15
+minutes is refused for 15 minutes whatever e-mail it tries (kv namespace console-client), so
+spraying passwords over many accounts is throttled too.
 
 Websocket protocol (JSON text frames):
   server -> agent  {"type": "hello", "agent": {email, name}, "online": [email...]}
@@ -55,7 +57,10 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.cases import WAITING, CaseConflict, CaseDesk, CaseEvent, CaseNotFound
+from bot.cases import CaseConflict, CaseDesk, CaseNotFound
+from bot.http_bodies import read_json
+from bot.safe_json import BadJson, loads
+from bot.state import CLOSED, Case, CaseEvent, CaseEventKind, CaseStatus
 from bot.stores import Stores
 from inbox.agents import Agent, check_login, load_accounts, normalise_email
 from inbox.suggestions import Parser, faq_answers, suggest
@@ -79,7 +84,9 @@ CLIENT_QUEUE = 500
 CLOSE_SESSION_ENDED = 4401
 _CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
-CLOSED = ("resolved", "returned", "cancelled")
+LOGIN_FAILURES = "console-login"  # kv namespace: failed sign-ins per configured account
+CLIENT_FAILURES = "console-client"  # kv namespace: failed sign-ins per client address
+MAX_CLIENT_FAILURES = 20  # per client and FAILURE_WINDOW_S, whichever accounts it tries
 
 CONSOLE_KEY = web.AppKey("agent_console", "AgentConsole")
 
@@ -129,19 +136,21 @@ class _Client:
 class AgentConsole:
     def __init__(self, *, desk: CaseDesk, stores: Stores, rasa: Parser,
                  accounts: Mapping[str, Agent], clock: Callable[[], float] = time.time,
-                 faq: dict[str, str] | None = None) -> None:
+                 faq: dict[str, str] | None = None, trust_forwarded_for: bool = False) -> None:
         self.desk = desk
         self.stores = stores
         self.rasa = rasa
         self.accounts = dict(accounts)
         self.clock = clock
         self._faq = faq
+        self.trust_forwarded_for = trust_forwarded_for
         self._clients: set[_Client] = set()
         self._unknown_failures: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._viewed: dict[str, set[str]] = {}
         # scrypt is deliberately costly: a flood of sign-ins queues here instead of taking every
         # worker thread (and the CPU) from the rest of the gateway.
         self._password_checks = asyncio.Semaphore(2)
+        self.session_recheck_s = SESSION_RECHECK_S
 
     # --- sessions --------------------------------------------------------------------------
     @staticmethod
@@ -172,23 +181,22 @@ class AgentConsole:
         return agent, key
 
     async def end_session(self, key: str) -> None:
-        # The session store has no delete: overwrite with a value that is not a session, which
-        # expires a second later.
-        await self.stores.sessions.put(key, "revoked", ttl_s=1)
+        await self.stores.sessions.delete(key)
         for client in [c for c in self._clients if c.session_key == key]:
             await client.ws.close(code=CLOSE_SESSION_ENDED, message=b"signed out")
 
     # --- brute-force protection ------------------------------------------------------------
     async def _failures(self, email: str) -> dict[str, Any]:
         if email in self.accounts:
-            state = await self.stores.conversations.get(f"console-login:{email}")
+            state = await self.stores.kv.get(LOGIN_FAILURES, email) or {}
             return {"failures": list(state.get("failures") or []),
                     "locked_until": state.get("locked_until")}
         return dict(self._unknown_failures.get(email) or {"failures": [], "locked_until": None})
 
     async def _save_failures(self, email: str, state: dict[str, Any]) -> None:
         if email in self.accounts:
-            await self.stores.conversations.update(f"console-login:{email}", state)
+            await self.stores.kv.put(LOGIN_FAILURES, email, state,
+                                     ttl_s=FAILURE_WINDOW_S + LOCKOUT_S)
             return
         self._unknown_failures[email] = state
         self._unknown_failures.move_to_end(email)
@@ -215,6 +223,31 @@ class AgentConsole:
         if state["failures"] or state["locked_until"]:
             await self._save_failures(email, {"failures": [], "locked_until": None})
 
+    def client_of(self, request: web.Request) -> str:
+        """The address failed sign-ins are counted against: the proxy's X-Forwarded-For client
+        when the operator said a proxy sets it (TRUST_FORWARDED_FOR), else the peer."""
+        if self.trust_forwarded_for:
+            forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+            if forwarded:
+                return forwarded[:64]
+        return request.remote or "unknown"
+
+    async def client_locked_for(self, client: str) -> float:
+        state = await self.stores.kv.get(CLIENT_FAILURES, client) or {}
+        return max(0.0, float(state.get("locked_until") or 0) - self.clock())
+
+    async def note_client_failure(self, client: str) -> None:
+        """Failures per client are never cleared by a success: one valid account must not let a
+        client keep guessing the others."""
+        now = self.clock()
+        state = await self.stores.kv.get(CLIENT_FAILURES, client) or {}
+        failures = [t for t in state.get("failures") or [] if t > now - FAILURE_WINDOW_S] + [now]
+        locked = len(failures) >= MAX_CLIENT_FAILURES
+        await self.stores.kv.put(CLIENT_FAILURES, client,
+                                 {"failures": [] if locked else failures,
+                                  "locked_until": now + LOCKOUT_S if locked else None},
+                                 ttl_s=FAILURE_WINDOW_S + LOCKOUT_S)
+
     # --- audit -----------------------------------------------------------------------------
     async def audit(self, agent: str, action: str, case_id: str | None = None,
                     detail: dict[str, Any] | None = None) -> None:
@@ -235,43 +268,42 @@ class AgentConsole:
         agent = self.accounts.get(email)
         return agent.name if agent else email
 
-    async def card(self, case: dict[str, Any], me: str | None = None,
+    async def card(self, case: Case, me: str | None = None,
                    position: int | None = None) -> dict[str, Any]:
         """What the queue shows of a case."""
-        package = case.get("package") or {}
+        package = case.package or {}
         customer = package.get("customer") or {}
         sentiment = package.get("sentiment") or {}
-        if position is None and case.get("status") in WAITING:
-            position = await self.stores.cases.queue_position(case["case_id"])
+        if position is None and case.is_waiting:
+            position = await self.stores.cases.queue_position(case.case_id)
         return {
-            "case_id": case["case_id"],
-            "status": case.get("status"),
-            "position": position if case.get("status") in WAITING else None,
-            "channel": case.get("channel") or package.get("channel") or "unknown",
-            "trigger": {"kind": (case.get("trigger") or {}).get("kind"),
-                        "detail": (case.get("trigger") or {}).get("detail")},
-            "customer": customer_label(customer, case.get("channel", "")),
+            "case_id": case.case_id,
+            "status": str(case.status),
+            "position": position if case.is_waiting else None,
+            "channel": case.channel or package.get("channel") or "unknown",
+            "trigger": {"kind": case.trigger.get("kind"), "detail": case.trigger.get("detail")},
+            "customer": customer_label(customer, case.channel),
             "wants": (package.get("summary") or {}).get("wants") or "",
-            "agent": case.get("agent"),
-            "agent_name": self.agent_name(case.get("agent")),
-            "mine": bool(me and case.get("agent") == me),
-            "opened_at": case.get("opened_at"),
-            "claimed_at": case.get("claimed_at"),
-            "closed_at": case.get("closed_at"),
-            "csat": case.get("csat"),
-            "follow_up_contact_left": bool(case.get("follow_up_contact")),
+            "agent": case.agent,
+            "agent_name": self.agent_name(case.agent),
+            "mine": bool(me and case.agent == me),
+            "opened_at": case.opened_at,
+            "claimed_at": case.claimed_at,
+            "closed_at": case.closed_at,
+            "csat": case.csat,
+            "follow_up_contact_left": bool(case.follow_up_contact),
             "sentiment": {"latest": sentiment.get("latest"), "trend": sentiment.get("trend")},
         }
 
     # --- live queue ------------------------------------------------------------------------
     async def on_case_event(self, event: CaseEvent) -> None:
         case = event.case
-        case_id = case.get("case_id", "")
-        frame = {"type": "event", "kind": event.kind, "case_id": case_id,
-                 "status": case.get("status"), "channel": case.get("channel"),
-                 "trigger": (case.get("trigger") or {}).get("kind"),
+        case_id = case.case_id
+        frame = {"type": "event", "kind": str(event.kind), "case_id": case_id,
+                 "status": str(case.status), "channel": case.channel,
+                 "trigger": case.trigger.get("kind"),
                  "actor": event.actor, "actor_name": self.agent_name(event.actor),
-                 "text": event.text if event.kind == "customer_message" else None,
+                 "text": event.text if event.kind is CaseEventKind.CUSTOMER_MESSAGE else None,
                  "ts": self.clock()}
         for client in list(self._clients):
             client.push(frame)
@@ -290,13 +322,13 @@ class AgentConsole:
         for client in watchers:
             client.push(frame)
 
-    async def transcript(self, case: dict[str, Any]) -> list[dict[str, Any]]:
+    async def transcript(self, case: Case) -> list[dict[str, Any]]:
         """The live transcript (desk.transcript: redacted); when the gateway holds none for the
         conversation, the one the handoff package brought (redacted by its producer)."""
         entries = await self.desk.transcript(case)
         if entries:
             return entries
-        package = case.get("package") or {}
+        package = case.package or {}
         return [{**e, "source": "package"} for e in package.get("transcript") or []]
 
     def online(self) -> list[str]:
@@ -325,8 +357,8 @@ class AgentConsole:
                 if message.type != WSMsgType.TEXT:
                     continue
                 try:
-                    data = json.loads(message.data)
-                except ValueError:
+                    data = loads(message.data)
+                except BadJson:
                     continue
                 if not isinstance(data, dict):
                     continue
@@ -361,7 +393,7 @@ class AgentConsole:
     async def _writer(self, client: _Client) -> None:
         while True:
             try:
-                frame = await asyncio.wait_for(client.queue.get(), SESSION_RECHECK_S)
+                frame = await asyncio.wait_for(client.queue.get(), self.session_recheck_s)
             except asyncio.TimeoutError:
                 if await self._agent_of_key(client.session_key) is None:
                     await client.ws.close(code=CLOSE_SESSION_ENDED, message=b"session ended")
@@ -381,6 +413,11 @@ class AgentConsole:
     # --- HTTP API --------------------------------------------------------------------------
     async def login(self, request: web.Request) -> web.Response:
         check_origin(request)
+        client = self.client_of(request)
+        client_locked_for = await self.client_locked_for(client)
+        if client_locked_for > 0:
+            await self.audit("-", "login_throttled", detail={"client": _masked_client(client)})
+            raise _locked(client_locked_for)
         body = await json_body(request)
         email, password = body.get("email"), body.get("password")
         if not isinstance(email, str) or not isinstance(password, str) or not email.strip() \
@@ -394,6 +431,7 @@ class AgentConsole:
         async with self._password_checks:
             agent = await asyncio.to_thread(check_login, self.accounts, email, password)
         if agent is None:
+            await self.note_client_failure(client)
             locked = await self.note_failure(email)
             await self.audit(email, "login_failed",
                              detail={"reason": "wrong password" if email in self.accounts
@@ -427,16 +465,16 @@ class AgentConsole:
         me = agent.email
         waiting = await self.desk.waiting()
         recent = await self.desk.recent(limit=SCAN_CASES)
-        active = sorted((c for c in recent if c.get("status") == "active"),
-                        key=lambda c: c.get("claimed_at") or 0)
-        mine = [c for c in active if c.get("agent") == me]
-        teammates = [c for c in active if c.get("agent") != me]
-        closed = [c for c in recent if c.get("status") in CLOSED][:RECENT_CLOSED]
+        active = sorted((c for c in recent if c.status is CaseStatus.ACTIVE),
+                        key=lambda c: c.claimed_at or 0)
+        mine = [c for c in active if c.agent == me]
+        teammates = [c for c in active if c.agent != me]
+        closed = [c for c in recent if c.status in CLOSED][:RECENT_CLOSED]
         cards = [await self.card(c, me, position=i + 1) for i, c in enumerate(waiting)]
         cards += [await self.card(c, me) for c in (*mine, *teammates, *closed)]
         return web.json_response({"cases": cards, "online": self.online()})
 
-    async def _case(self, request: web.Request) -> dict[str, Any]:
+    async def _case(self, request: web.Request) -> Case:
         case_id = request.match_info["case_id"]
         if not _CASE_ID.match(case_id):
             raise CaseNotFound(case_id)
@@ -445,8 +483,8 @@ class AgentConsole:
     async def case_detail(self, request: web.Request) -> web.Response:
         agent, _ = await self.session(request)
         case = await self._case(request)
-        await self.audit(agent.email, "view", case["case_id"])
-        self._viewed.setdefault(agent.email, set()).add(case["case_id"])
+        await self.audit(agent.email, "view", case.case_id)
+        self._viewed.setdefault(agent.email, set()).add(case.case_id)
         return web.json_response({"case": await self.card(case, agent.email),
                                   "context": context_of(case),
                                   "transcript": await self.transcript(case)})
@@ -456,10 +494,10 @@ class AgentConsole:
         check_origin(request)
         case = await self._case(request)
         try:
-            case = await self.desk.claim(case["case_id"], agent.email)
+            case = await self.desk.claim(case.case_id, agent.email)
         except CaseConflict:
-            raise await self._conflict("claim", case["case_id"], agent.email) from None
-        await self.audit(agent.email, "claim", case["case_id"])
+            raise await self._conflict("claim", case.case_id, agent.email) from None
+        await self.audit(agent.email, "claim", case.case_id)
         return await self._after_action(case, agent)
 
     async def reply(self, request: web.Request) -> web.Response:
@@ -476,11 +514,11 @@ class AgentConsole:
                            f"That reply is too long ({len(text)} characters; at most "
                            f"{MAX_REPLY_CHARS}).")
         try:
-            case = await self.desk.agent_reply(case["case_id"], agent.email, text)
+            case = await self.desk.agent_reply(case.case_id, agent.email, text)
         except CaseConflict:
-            raise await self._conflict("reply", case["case_id"], agent.email) from None
+            raise await self._conflict("reply", case.case_id, agent.email) from None
         # The audit keeps who replied when and how long the reply was, never what it said.
-        await self.audit(agent.email, "reply", case["case_id"], {"chars": len(text)})
+        await self.audit(agent.email, "reply", case.case_id, {"chars": len(text)})
         return await self._after_action(case, agent)
 
     async def return_to_bot(self, request: web.Request) -> web.Response:
@@ -495,31 +533,31 @@ class AgentConsole:
         case = await self._case(request)
         # CaseDesk._close checks the claimer only after the status changed, so the console checks
         # first: a teammate's active case is never closed by someone else.
-        if case.get("status") != "active" or case.get("agent") != agent.email:
-            raise await self._conflict(action, case["case_id"], agent.email)
+        if case.status is not CaseStatus.ACTIVE or case.agent != agent.email:
+            raise await self._conflict(action, case.case_id, agent.email)
         close = self.desk.return_to_bot if action == "return_to_bot" else self.desk.resolve
         try:
-            case = await close(case["case_id"], agent.email)
+            case = await close(case.case_id, agent.email)
         except CaseConflict:
-            raise await self._conflict(action, case["case_id"], agent.email) from None
-        await self.audit(agent.email, action, case["case_id"])
+            raise await self._conflict(action, case.case_id, agent.email) from None
+        await self.audit(agent.email, action, case.case_id)
         return await self._after_action(case, agent)
 
-    async def _after_action(self, case: dict[str, Any], agent: Agent) -> web.Response:
-        await self.push_transcript(case["case_id"])
-        fresh = await self.desk.get(case["case_id"]) or case
+    async def _after_action(self, case: Case, agent: Agent) -> web.Response:
+        await self.push_transcript(case.case_id)
+        fresh = await self.desk.get(case.case_id) or case
         return web.json_response({"case": await self.card(fresh, agent.email),
                                   "transcript": await self.transcript(fresh)})
 
     async def _conflict(self, action: str, case_id: str, me: str) -> ApiError:
         case = await self.desk.require(case_id)
-        status, owner = case.get("status"), case.get("agent")
+        status, owner = case.status, case.agent
         owner_name = self.agent_name(owner) or "another agent"
         if status in CLOSED:
             message = f"This case is already closed ({status})."
-        elif status == "active" and owner == me:
+        elif status is CaseStatus.ACTIVE and owner == me:
             message = "You already have this case."
-        elif status == "active":
+        elif status is CaseStatus.ACTIVE:
             message = (f"{owner_name} already claimed this case." if action == "claim"
                        else f"{owner_name} is handling this case; only they can do that.")
         else:
@@ -582,8 +620,10 @@ def check_origin(request: web.Request) -> None:
 
 async def json_body(request: web.Request) -> dict[str, Any]:
     try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+        body = await read_json(request, max_bytes=MAX_BODY_BYTES)
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "too_large", "The request body is too large.") from None
+    except web.HTTPBadRequest:
         raise ApiError(400, "bad_request", "The request body is not JSON.") from None
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "The request body must be a JSON object.")
@@ -602,22 +642,29 @@ def customer_label(customer: dict[str, Any], channel: str) -> str:
     return f"{names.get(channel, 'Customer')} {tail}".strip()
 
 
-def context_of(case: dict[str, Any]) -> dict[str, Any]:
+def _masked_client(client: str) -> str:
+    """A client address as the audit keeps it: enough to see a pattern, not to identify."""
+    if "." in client:
+        return ".".join(client.split(".")[:2]) + ".x.x"
+    return client.split(":")[0] + ":…" if ":" in client else "?"
+
+
+def context_of(case: Case) -> dict[str, Any]:
     """The handoff package as the context panel shows it, summary first."""
-    package = case.get("package") or {}
+    package = case.package or {}
     intents = sorted(package.get("intents") or [], key=lambda i: i.get("confidence", 0),
                      reverse=True)
     return {
         "summary": package.get("summary") or {},
-        "trigger": package.get("trigger") or case.get("trigger") or {},
+        "trigger": package.get("trigger") or case.trigger or {},
         "customer": package.get("customer") or {},
-        "channel": package.get("channel") or case.get("channel"),
+        "channel": package.get("channel") or case.channel,
         "slots": package.get("slots") or {},
         "intents": intents,
         "sentiment": package.get("sentiment") or {},
         "steps_tried": package.get("steps_tried") or [],
         "created_at": package.get("created_at"),
-        "follow_up_contact": case.get("follow_up_contact"),
+        "follow_up_contact": case.follow_up_contact,
     }
 
 
@@ -688,8 +735,10 @@ def mount_console(app: web.Application, *, desk: CaseDesk, stores: Stores, rasa:
                     "every sign-in will be refused")
     else:
         log.info("agent console: %d account(s) at /console/", len(accounts))
-    console = AgentConsole(desk=desk, stores=stores, rasa=rasa, accounts=accounts)
-    desk.subscribe(console)
+    console = AgentConsole(desk=desk, stores=stores, rasa=rasa, accounts=accounts,
+                           trust_forwarded_for=bool(getattr(settings, "trust_forwarded_for",
+                                                            False)))
+    desk.subscribe_live(console)
     app[CONSOLE_KEY] = console
 
     async def to_console(request: web.Request) -> web.StreamResponse:

@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mappi
 
 from aiohttp import web
 
-from bot.cases import OPEN, WAITING, CaseConflict, CaseDesk, CaseEvent, CaseNotFound
+from bot.cases import CaseConflict, CaseDesk, CaseNotFound
 from bot.redaction import redact
+from bot.state import OPEN, WAITING, Case, CaseEvent, CaseEventKind, CaseStatus
 from bot.stores import Stores
 from channels.base import Channel, DeliveryFailed
 from channels.outbound import PermanentSendError, send_with_retry, split_text
@@ -62,22 +63,23 @@ SHUTDOWN_GRACE_S = 2.0
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
 HEADER_LIMIT = 150
-INDEX_PREFIX = "slack-inbox:"  # conversation-store key slack-inbox:<channel>:<parent ts> -> case
+INDEX = "slack-inbox"  # kv namespace: <channel>:<parent ts> -> the case the thread belongs to
+THREADS = "slack-inbox-posts"  # kv namespace: case id -> ts of what the inbox posted in its thread
 # Message subtypes that are a person writing; edits, deletions, joins, bot posts... are not.
 AGENT_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
 
 STATUS_LINES = {
-    "queued": ":hourglass_flowing_sand: *Waiting for an agent.* Claim it, or just reply in the "
+    CaseStatus.QUEUED: ":hourglass_flowing_sand: *Waiting for an agent.* Claim it, or just reply in the "
               "thread.",
-    "follow_up": ":envelope: *Follow-up:* nobody was available, so the customer was asked for an "
+    CaseStatus.FOLLOW_UP: ":envelope: *Follow-up:* nobody was available, so the customer was asked for an "
                  "e-mail or phone number.",
-    "active": ":speech_balloon: *Claimed by {agent}.* Replies in this thread go to the customer.",
-    "returned": ":leftwards_arrow_with_hook: *Returned to the bot* by {agent}.",
-    "resolved": ":white_check_mark: *Resolved* by {agent}.",
-    "cancelled": ":no_entry_sign: *Cancelled by the customer* before anyone took it.",
+    CaseStatus.ACTIVE: ":speech_balloon: *Claimed by {agent}.* Replies in this thread go to the customer.",
+    CaseStatus.RETURNED: ":leftwards_arrow_with_hook: *Returned to the bot* by {agent}.",
+    CaseStatus.RESOLVED: ":white_check_mark: *Resolved* by {agent}.",
+    CaseStatus.CANCELLED: ":no_entry_sign: *Cancelled by the customer* before anyone took it.",
 }
-CLOSED_WORDS = {"returned": "returned to the bot", "resolved": "resolved",
-                "cancelled": "cancelled by the customer"}
+CLOSED_WORDS = {CaseStatus.RETURNED: "returned to the bot", CaseStatus.RESOLVED: "resolved",
+                CaseStatus.CANCELLED: "cancelled by the customer"}
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ class SlackInbox:
     # --- case events -> Slack ------------------------------------------------------------------
     async def on_case_event(self, event: CaseEvent) -> None:
         """Queue the event for Slack and return at once: the customer never waits for Slack."""
-        case_id = str(event.case["case_id"])
+        case_id = event.case.case_id
 
         async def publish() -> None:
             try:
@@ -184,22 +186,25 @@ class SlackInbox:
         self._in_order(self._outbound, case_id, publish)
 
     async def _publish(self, event: CaseEvent) -> None:
-        case_id, kind = str(event.case["case_id"]), event.kind
-        if kind == "agent_message" and (event.actor or "").startswith(AGENT_PREFIX):
+        case_id, kind = event.case.case_id, event.kind
+        if kind is CaseEventKind.AGENT_MESSAGE and (event.actor or "").startswith(AGENT_PREFIX):
             return  # a Slack agent wrote it in the thread already: not echoed back
-        found = await self._parent(case_id, opening=kind == "opened")
+        if kind is CaseEventKind.ERASED:
+            await self._erase(event.case)
+            return
+        found = await self._parent(case_id, opening=kind is CaseEventKind.OPENED)
         if found is None:
             return
         ts, fresh = found
-        if kind == "customer_message" and event.text:
-            await self._thread(ts, f"*Customer:* {_escape(event.text)}")
-        elif kind == "agent_message" and event.text:
-            await self._thread(ts, f"*{_escape(_who(event.actor))}* (agent, from the console): "
+        if kind is CaseEventKind.CUSTOMER_MESSAGE and event.text:
+            await self._thread(case_id, ts, f"*Customer:* {_escape(event.text)}")
+        elif kind is CaseEventKind.AGENT_MESSAGE and event.text:
+            await self._thread(case_id, ts, f"*{_escape(_who(event.actor))}* (agent, from the console): "
                                    f"{_escape(event.text)}")
-        elif kind == "follow_up_contact" and event.text:
-            await self._thread(ts, f"The customer left a contact for the follow-up: "
+        elif kind is CaseEventKind.FOLLOW_UP_CONTACT and event.text:
+            await self._thread(case_id, ts, f"The customer left a contact for the follow-up: "
                                    f"{_escape(event.text)}")
-        if kind not in ("customer_message", "agent_message") and not fresh:
+        if kind not in (CaseEventKind.CUSTOMER_MESSAGE, CaseEventKind.AGENT_MESSAGE) and not fresh:
             case = await self._desk.get(case_id)  # claimed, returned, resolved, cancelled, rated
             if case is not None:
                 await self._update_parent(case, ts)
@@ -210,9 +215,9 @@ class SlackInbox:
         case = await self._desk.get(case_id)
         if case is None:
             return None
-        if case.get("slack_ts"):
-            return str(case["slack_ts"]), False
-        if not opening and case["status"] not in OPEN:
+        if case.slack_ts:
+            return case.slack_ts, False
+        if not opening and case.status not in OPEN:
             return None  # closed before it ever reached Slack: nothing left to act on
         if case_id not in self._unposted and not await self._stores.idempotency.first_seen(
                 f"slack-inbox:parent:{case_id}", ttl_s=PARENT_LEASE_S):
@@ -226,8 +231,9 @@ class SlackInbox:
                                       unfurl_links=False, unfurl_media=False))
         self._unposted.discard(case_id)
         ts = str(result["ts"])
-        await self._stores.conversations.update(self._index_key(ts), {"case_id": case_id})
-        await self._stores.cases.update_state(case_id, {"slack_ts": ts})
+        await self._stores.kv.put(INDEX, self._index_key(ts), case_id,
+                                  ttl_s=self._stores.retention.cases_s)
+        await self._stores.cases.update(case_id, slack_ts=ts)
         log.info("slack inbox: case %s posted (ts %s)", case_id, ts)
         return ts, True
 
@@ -236,23 +242,45 @@ class SlackInbox:
         while time.monotonic() < deadline:
             await asyncio.sleep(0.1)
             case = await self._desk.get(case_id)
-            if case is not None and case.get("slack_ts"):
-                return str(case["slack_ts"])
+            if case is not None and case.slack_ts:
+                return case.slack_ts
         log.warning("slack inbox: case %s has no parent message yet; event not shown", case_id)
         return None
 
-    async def _update_parent(self, case: dict[str, Any], ts: str) -> None:
+    async def _update_parent(self, case: Case, ts: str) -> None:
         text, blocks = render_case(case)
-        await self._send(f"chat.update of case {case['case_id']}",
+        await self._send(f"chat.update of case {case.case_id}",
                          lambda: self._slack.client.chat_update(
                              channel=self._channel, ts=ts, text=text, blocks=blocks))
 
-    async def _thread(self, ts: str, text: str) -> None:
+    async def _thread(self, case_id: str, ts: str, text: str) -> None:
         for chunk in split_text(text, SECTION_LIMIT):
-            await self._send("chat.postMessage in a case thread",
-                             lambda chunk=chunk: self._slack.client.chat_postMessage(
-                                 channel=self._channel, thread_ts=ts, text=chunk,
-                                 unfurl_links=False, unfurl_media=False))
+            result = await self._send("chat.postMessage in a case thread",
+                                      lambda chunk=chunk: self._slack.client.chat_postMessage(
+                                          channel=self._channel, thread_ts=ts, text=chunk,
+                                          unfurl_links=False, unfurl_media=False))
+            # Remembered so an erasure can take the customer's words out of Slack again.
+            posted = list(await self._stores.kv.get(THREADS, case_id) or [])
+            posted.append(str(result["ts"]))
+            await self._stores.kv.put(THREADS, case_id, posted,
+                                      ttl_s=self._stores.retention.cases_s)
+
+    async def _erase(self, case: Case) -> None:
+        """The customer's data was erased: delete what the inbox posted about the case (the
+        parent and the mirrored messages; agents' own thread replies are theirs to delete)."""
+        posted = list(await self._stores.kv.get(THREADS, case.case_id) or [])
+        for ts in [*posted, *([case.slack_ts] if case.slack_ts else [])]:
+            try:
+                await self._send(f"chat.delete in case {case.case_id}",
+                                 lambda ts=ts: self._slack.client.chat_delete(
+                                     channel=self._channel, ts=ts))
+            except DeliveryFailed as exc:
+                if "message_not_found" not in str(exc):
+                    raise
+        await self._stores.kv.delete(THREADS, case.case_id)
+        if case.slack_ts:
+            await self._stores.kv.delete(INDEX, self._index_key(case.slack_ts))
+        log.info("slack inbox: case %s erased from %s", case.case_id, self._channel)
 
     async def _send(self, what: str, request: Callable[[], Awaitable[Any]]) -> Any:
         return await send_with_retry(lambda: self._slack.call(request()),
@@ -260,11 +288,11 @@ class SlackInbox:
                                      base_delay_s=RETRY_BASE_DELAY_S)
 
     def _index_key(self, ts: str) -> str:
-        return f"{INDEX_PREFIX}{self._channel}:{ts}"
+        return f"{self._channel}:{ts}"
 
     async def _case_of(self, thread_ts: str) -> str | None:
-        found = await self._stores.conversations.get(self._index_key(thread_ts))
-        return str(found["case_id"]) if found.get("case_id") else None
+        found = await self._stores.kv.get(INDEX, self._index_key(thread_ts))
+        return str(found) if found else None
 
     # --- Slack -> cases ------------------------------------------------------------------------
     async def _on_message(self, event: dict[str, Any]) -> None:
@@ -305,12 +333,12 @@ class SlackInbox:
             return
         agent = AGENT_PREFIX + user
         case = await self._desk.get(case_id)
-        if case is not None and case["status"] in WAITING:
+        if case is not None and case.is_waiting:
             try:
                 case = await self._desk.claim(case_id, agent)
             except CaseConflict:
                 case = await self._desk.get(case_id)  # someone was quicker: explained below
-        if case is None or case["status"] != "active" or case.get("agent") != agent:
+        if case is None or case.status is not CaseStatus.ACTIVE or case.agent != agent:
             self._tell(user, _refusal(case, case_id, agent, "your message was not sent"),
                        thread_ts=thread_ts)
             return
@@ -352,7 +380,7 @@ class SlackInbox:
                 return
             case = await self._desk.require(case_id)
             # Checked here: the desk closes first and complains about the owner afterwards.
-            if case["status"] != "active" or case.get("agent") != agent:
+            if case.status is not CaseStatus.ACTIVE or case.agent != agent:
                 self._tell(user, _refusal(case, case_id, agent, "nothing was changed"))
                 return
             if action_id == RETURN:
@@ -461,14 +489,14 @@ SLACK_INBOX_KEY = web.AppKey("slack_inbox", SlackInbox)
 
 
 # --- rendering -----------------------------------------------------------------------------------
-def render_case(case: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+def render_case(case: Case) -> tuple[str, list[dict[str, Any]]]:
     """The parent message of a case: notification text and Block Kit blocks."""
-    package = case.get("package") or {}
+    package = case.package or {}
     summary = package.get("summary") or {}
     customer = package.get("customer") or {}
-    trigger = case.get("trigger") or package.get("trigger") or {}
+    trigger = case.trigger or package.get("trigger") or {}
     sentiment = package.get("sentiment") or {}
-    case_id, channel = case["case_id"], case.get("channel") or package.get("channel") or "?"
+    case_id, channel = case.case_id, case.channel or package.get("channel") or "?"
     kind = trigger.get("kind") or "?"
 
     header = _clip(f"Case {case_id} · {channel} · {kind.replace('_', ' ')}", HEADER_LIMIT)
@@ -508,18 +536,18 @@ def render_case(case: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     return _escape(text), blocks
 
 
-def _status(case: dict[str, Any]) -> str:
-    status = str(case.get("status"))
-    line = STATUS_LINES.get(status, f"Status: {status}").format(agent=_mention(case.get("agent")))
-    if status == "follow_up" and case.get("follow_up_contact"):
+def _status(case: Case) -> str:
+    status = case.status
+    line = STATUS_LINES[status].format(agent=_mention(case.agent))
+    if status is CaseStatus.FOLLOW_UP and case.follow_up_contact:
         line += " The customer left a contact (see the thread)."
-    if case.get("csat") is not None:
-        line += f"  :star: Rating received: {case['csat']}/5."
+    if case.csat is not None:
+        line += f"  :star: Rating received: {case.csat}/5."
     return line
 
 
-def _buttons(case: dict[str, Any]) -> list[dict[str, Any]]:
-    status = case.get("status")
+def _buttons(case: Case) -> list[dict[str, Any]]:
+    status = case.status
     if status not in OPEN:
         return []
     wanted = [(CLAIM, "Claim", "primary")] if status in WAITING else []
@@ -527,7 +555,7 @@ def _buttons(case: dict[str, Any]) -> list[dict[str, Any]]:
     buttons = []
     for action_id, title, style in wanted:
         button: dict[str, Any] = {"type": "button", "action_id": action_id,
-                                  "value": case["case_id"],
+                                  "value": case.case_id,
                                   "text": {"type": "plain_text", "text": title}}
         if style:
             button["style"] = style
@@ -535,15 +563,15 @@ def _buttons(case: dict[str, Any]) -> list[dict[str, Any]]:
     return buttons
 
 
-def _refusal(case: dict[str, Any] | None, case_id: str, agent: str, what: str) -> str:
+def _refusal(case: Case | None, case_id: str, agent: str, what: str) -> str:
     """Why an agent's action on a case did not happen, for that agent."""
     if case is None:
         return f"Case {case_id} does not exist (any more), so {what}."
-    status = case["status"]
-    if status == "active" and case.get("agent") == agent:
+    status = case.status
+    if status is CaseStatus.ACTIVE and case.agent == agent:
         return f"You already have case {case_id}."
-    if status == "active":
-        return f"Case {case_id} is already claimed by {_mention(case.get('agent'))}, so {what}."
+    if status is CaseStatus.ACTIVE:
+        return f"Case {case_id} is already claimed by {_mention(case.agent)}, so {what}."
     if status in WAITING:
         return f"Case {case_id} is still waiting: claim it first ({what})."
     return f"Case {case_id} is already {CLOSED_WORDS.get(status, status)}, so {what}."

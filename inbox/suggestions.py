@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import yaml
 
+from bot.rasa_input import RasaText
+
 log = logging.getLogger(__name__)
 
 FAQ_FILE = Path(__file__).resolve().parents[1] / "data" / "faq.yml"
@@ -25,7 +27,7 @@ NO_MESSAGE_NOTE = "The customer has not written anything to suggest a reply for 
 
 
 class Parser(Protocol):
-    async def parse(self, text: str) -> dict[str, Any]: ...
+    async def parse(self, text: RasaText) -> dict[str, Any]: ...
 
 
 @lru_cache(maxsize=4)
@@ -68,7 +70,7 @@ async def suggest(rasa: Parser, text: str | None, *, answers: dict[str, str] | N
         return {"suggestions": [], "note": NO_MESSAGE_NOTE}
     answers = faq_answers() if answers is None else answers
     try:
-        parsed = await rasa.parse(text)
+        parsed = await rasa.parse(RasaText.free_text(text))
         topics = ranked_topics(parsed)
     except Exception as exc:  # unreachable, an error status, a body we cannot read: all the same
         log.info("reply suggestions unavailable: %s", exc)

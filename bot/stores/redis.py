@@ -1,18 +1,48 @@
 """Redis stores: what production uses and what several gateway instances share. Keys live under
-one prefix; each store's key layout is documented where it is built."""
+one prefix and carry TTLs (Retention), so nothing is kept forever; each store documents its
+layout. Operators enable persistence (AOF) on this Redis: the intake journal lives here, and an
+acknowledged message must survive a Redis restart (docs/operations.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import secrets
+import socket
+import time
+from collections import defaultdict
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Collection, Mapping
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
 
 from bot.messages import InboundMessage
-from bot.stores.base import STATE_FIELDS, Stores
+from bot.state import (CASE_STATE_FIELDS, Case, CaseStatus, ConversationState,
+                       check_conversation_fields)
+from bot.stores.base import Handler, JournalEntry, Retention, Stores, WorkTicket
+
+log = logging.getLogger(__name__)
+
+CHANNEL_FIELD = "channel_data."  # conversation hash fields of the channel's own namespace
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
 
 
 class RedisIdempotencyStore:
@@ -24,96 +54,116 @@ class RedisIdempotencyStore:
 
 
 class RedisSessionStore:
+    """session:<token> -> value; session-of:<value> the set of its tokens (for erasure)."""
+
     def __init__(self, redis: Redis, prefix: str) -> None:
-        self._r, self._p = redis, prefix + "session:"
+        self._r, self._p, self._owner = redis, prefix + "session:", prefix + "session-of:"
 
     async def get(self, token: str) -> str | None:
         value = await self._r.get(self._p + token)
-        return value.decode() if isinstance(value, bytes) else value
+        return _s(value) if value is not None else None
 
-    async def put(self, token: str, conversation_id: str, *, ttl_s: int) -> None:
-        await self._r.set(self._p + token, conversation_id, ex=ttl_s)
+    async def put(self, token: str, value: str, *, ttl_s: int) -> None:
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.set(self._p + token, value, ex=ttl_s)
+            pipe.sadd(self._owner + value, token)
+            pipe.expire(self._owner + value, ttl_s)
+            await pipe.execute()
+
+    async def delete(self, token: str) -> None:
+        value = await self._r.get(self._p + token)
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.delete(self._p + token)
+            if value is not None:
+                pipe.srem(self._owner + _s(value), token)
+            await pipe.execute()
+
+    async def delete_for(self, value: str) -> int:
+        tokens = [_s(t) for t in await self._r.smembers(self._owner + value)]
+        async with self._r.pipeline(transaction=True) as pipe:
+            for token in tokens:
+                pipe.delete(self._p + token)
+            pipe.delete(self._owner + value)
+            results = await pipe.execute()
+        return sum(int(r) for r in results[:len(tokens)])
 
 
 class RedisTranscriptStore:
-    """A capped list per conversation: RPUSH then LTRIM keeps the newest `limit` entries."""
+    """transcript:<conversation> a capped list (RPUSH then LTRIM), expiring after retention."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self._r, self._p = redis, prefix + "transcript:"
+    def __init__(self, redis: Redis, prefix: str, retention: Retention) -> None:
+        self._r, self._p, self._ttl = redis, prefix + "transcript:", retention.transcripts_s
 
     async def append(self, conversation_id: str, entry: dict[str, Any], *, limit: int) -> None:
         key = self._p + conversation_id
         async with self._r.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, json.dumps(entry))
+            pipe.rpush(key, _dumps(entry))
             pipe.ltrim(key, -limit, -1)
+            pipe.expire(key, self._ttl)
             await pipe.execute()
 
     async def recent(self, conversation_id: str, *, limit: int) -> list[dict[str, Any]]:
         raw = await self._r.lrange(self._p + conversation_id, -limit, -1)
         return [json.loads(item) for item in raw]
 
+    async def delete(self, conversation_id: str) -> None:
+        await self._r.delete(self._p + conversation_id)
+
 
 class RedisConversationStore:
-    """A hash per conversation, one JSON-encoded value per field (so updates never race on
-    unrelated fields)."""
+    """conversation:<id> a hash, one JSON value per field (so updates of different fields never
+    race); the channel's own data as channel_data.<key> fields. Expires after retention."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self._r, self._p = redis, prefix + "conversation:"
+    def __init__(self, redis: Redis, prefix: str, retention: Retention) -> None:
+        self._r, self._p, self._ttl = redis, prefix + "conversation:", retention.conversations_s
 
-    async def get(self, conversation_id: str) -> dict[str, Any]:
-        raw = await self._r.hgetall(self._p + conversation_id)
-        return {_s(k): json.loads(v) for k, v in raw.items()}
+    async def get(self, conversation_id: str) -> ConversationState:
+        return _conversation(await self._r.hgetall(self._p + conversation_id))
 
-    async def update(self, conversation_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    async def exists(self, conversation_id: str) -> bool:
+        return bool(await self._r.exists(self._p + conversation_id))
+
+    async def update(self, conversation_id: str, **changes: Any) -> ConversationState:
+        check_conversation_fields(changes)
+        return await self._set(conversation_id, {k: _dumps(_plain(v)) for k, v in changes.items()})
+
+    async def update_channel_data(self, conversation_id: str,
+                                  changes: Mapping[str, Any]) -> ConversationState:
+        return await self._set(conversation_id, {CHANNEL_FIELD + k: _dumps(_plain(v))
+                                                 for k, v in changes.items()})
+
+    async def _set(self, conversation_id: str, fields: dict[str, str]) -> ConversationState:
         key = self._p + conversation_id
         async with self._r.pipeline(transaction=True) as pipe:
             if fields:
-                pipe.hset(key, mapping={k: json.dumps(v) for k, v in fields.items()})
+                pipe.hset(key, mapping=fields)
+                pipe.expire(key, self._ttl)
             pipe.hgetall(key)
             results = await pipe.execute()
-        return {_s(k): json.loads(v) for k, v in results[-1].items()}
+        return _conversation(results[-1])
+
+    async def delete(self, conversation_id: str) -> None:
+        await self._r.delete(self._p + conversation_id)
 
 
-class RedisPendingStore:
-    """Per conversation a hash id -> message plus a list for order; a set of conversations."""
-
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self._r, self._p = redis, prefix + "pending:"
-
-    async def add(self, message: InboundMessage) -> None:
-        cid = message.conversation_id
-        added = await self._r.hsetnx(self._p + "msg:" + cid, message.platform_message_id,
-                                     json.dumps(message.to_dict()))
-        if added:
-            async with self._r.pipeline(transaction=True) as pipe:
-                pipe.rpush(self._p + "order:" + cid, message.platform_message_id)
-                pipe.sadd(self._p + "conversations", cid)
-                await pipe.execute()
-
-    async def conversations(self) -> list[str]:
-        return sorted(_s(c) for c in await self._r.smembers(self._p + "conversations"))
-
-    async def peek(self, conversation_id: str) -> list[InboundMessage]:
-        ids = await self._r.lrange(self._p + "order:" + conversation_id, 0, -1)
-        if not ids:
-            return []
-        raw = await self._r.hmget(self._p + "msg:" + conversation_id, ids)
-        return [InboundMessage.from_dict(json.loads(r)) for r in raw if r is not None]
-
-    async def remove(self, conversation_id: str, platform_message_id: str) -> None:
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.hdel(self._p + "msg:" + conversation_id, platform_message_id)
-            pipe.lrem(self._p + "order:" + conversation_id, 0, platform_message_id)
-            pipe.hlen(self._p + "msg:" + conversation_id)
-            remaining = (await pipe.execute())[-1]
-        if not remaining:
-            await self._r.srem(self._p + "conversations", conversation_id)
+def _conversation(raw: Mapping[Any, Any]) -> ConversationState:
+    values: dict[str, Any] = {}
+    channel: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = _s(key)
+        if name.startswith(CHANNEL_FIELD):
+            channel[name[len(CHANNEL_FIELD):]] = json.loads(value)
+        else:
+            values[name] = json.loads(value)
+    values["channel_data"] = channel
+    return ConversationState.from_dict(values)
 
 
 class RedisHandoffCaseStore:
     """case:<id> the JSON body; state:<id> a hash of JSON values (status, agent, ...);
-    open:<conversation> the open case id; queue and followups lists of waiting ids; cases a list
-    of every id, newest first. Status changes run in one Lua script (compare-and-set)."""
+    open:<conversation> the open case id; by-conversation:<conversation> every case id of it;
+    queue and followups lists of waiting ids; cases a capped list of ids, newest first. Status
+    changes run in one Lua script (compare-and-set); everything expires after retention."""
 
     _TRANSITION = """
 local current = redis.call('HGET', KEYS[1], 'status')
@@ -124,7 +174,9 @@ for i = 1, n do if ARGV[1 + i] == current then ok = true end end
 if not ok then return 0 end
 local case_id = ARGV[n + 2]
 local new_status = ARGV[n + 3]
-for i = n + 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local ttl = ARGV[n + 4]
+for i = n + 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], 'status', new_status)
 redis.call('LREM', KEYS[2], 0, case_id)
 redis.call('LREM', KEYS[3], 0, case_id)
 if new_status == '"queued"' then redis.call('RPUSH', KEYS[2], case_id) end
@@ -132,91 +184,388 @@ if new_status == '"follow_up"' then redis.call('RPUSH', KEYS[3], case_id) end
 if new_status == '"resolved"' or new_status == '"returned"' or new_status == '"cancelled"' then
   if redis.call('GET', KEYS[4]) == case_id then redis.call('DEL', KEYS[4]) end
 end
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[5], ttl)
 return 1
 """
+    RECENT_CAP = 1000
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self._r, self._p = redis, prefix + "handoff:"
+    def __init__(self, redis: Redis, prefix: str, retention: Retention) -> None:
+        self._r, self._p, self._ttl = redis, prefix + "handoff:", retention.cases_s
 
     def _keys(self, case_id: str, conversation_id: str) -> list[str]:
         return [self._p + "state:" + case_id, self._p + "queue", self._p + "followups",
-                self._p + "open:" + conversation_id]
+                self._p + "open:" + conversation_id, self._p + "case:" + case_id]
 
-    async def create(self, case: dict[str, Any]) -> None:
-        body = {k: v for k, v in case.items() if k not in STATE_FIELDS}
-        state = {k: json.dumps(v) for k, v in case.items() if k in STATE_FIELDS}
-        case_id, status = case["case_id"], case["status"]
+    async def create(self, case: Case) -> None:
+        state = {k: _dumps(_plain(v)) for k, v in case.mutable().items()}
+        state["status"] = _dumps(str(case.status))
+        cid, case_id = case.conversation_id, case.case_id
         async with self._r.pipeline(transaction=True) as pipe:
-            pipe.set(self._p + "case:" + case_id, json.dumps(body))
+            pipe.set(self._p + "case:" + case_id, _dumps(_plain(case.body())), ex=self._ttl)
             pipe.hset(self._p + "state:" + case_id, mapping=state)
-            pipe.set(self._p + "open:" + case["conversation_id"], case_id)
+            pipe.expire(self._p + "state:" + case_id, self._ttl)
+            pipe.set(self._p + "open:" + cid, case_id, ex=self._ttl)
+            pipe.sadd(self._p + "by-conversation:" + cid, case_id)
+            pipe.expire(self._p + "by-conversation:" + cid, self._ttl)
             pipe.lpush(self._p + "cases", case_id)
-            if status in ("queued", "follow_up"):
-                pipe.rpush(self._p + ("queue" if status == "queued" else "followups"), case_id)
+            pipe.ltrim(self._p + "cases", 0, self.RECENT_CAP - 1)
+            if case.status == CaseStatus.QUEUED:
+                pipe.rpush(self._p + "queue", case_id)
+            elif case.status == CaseStatus.FOLLOW_UP:
+                pipe.rpush(self._p + "followups", case_id)
             await pipe.execute()
 
-    async def get(self, case_id: str) -> dict[str, Any] | None:
+    async def get(self, case_id: str) -> Case | None:
+        return (await self._get_many([case_id]))[0]
+
+    async def _get_many(self, case_ids: list[str]) -> list[Case | None]:
+        if not case_ids:
+            return []
         async with self._r.pipeline(transaction=False) as pipe:
-            pipe.get(self._p + "case:" + case_id)
-            pipe.hgetall(self._p + "state:" + case_id)
-            body, state = await pipe.execute()
-        if body is None:
-            return None
-        return {**json.loads(body), **{_s(k): json.loads(v) for k, v in state.items()}}
+            for case_id in case_ids:
+                pipe.get(self._p + "case:" + case_id)
+                pipe.hgetall(self._p + "state:" + case_id)
+            raw = await pipe.execute()
+        found: list[Case | None] = []
+        for body, state in zip(raw[::2], raw[1::2]):
+            if body is None or not state:
+                found.append(None)  # expired (or half-written): as if it never existed
+                continue
+            found.append(Case.from_parts(json.loads(body),
+                                         {_s(k): json.loads(v) for k, v in state.items()}))
+        return found
 
-    async def open_case_for(self, conversation_id: str) -> str | None:
+    async def open_case_for(self, conversation_id: str) -> Case | None:
         value = await self._r.get(self._p + "open:" + conversation_id)
-        return _s(value) if value is not None else None
+        if value is None:
+            return None
+        case = await self.get(_s(value))
+        return case if case is not None and case.is_open else None
 
-    async def transition(self, case_id: str, *, from_statuses: tuple[str, ...],
-                         fields: dict[str, Any]) -> dict[str, Any] | None:
+    async def transition(self, case_id: str, *, from_statuses: Collection[CaseStatus],
+                         to: CaseStatus, **fields: Any) -> Case | None:
+        _check_fields(fields)
         case = await self.get(case_id)
         if case is None:
             return None
-        pairs = [item for k, v in fields.items() for item in (k, json.dumps(v))]
-        new_status = json.dumps(fields.get("status", case["status"]))
+        pairs = [item for k, v in fields.items() for item in (k, _dumps(_plain(v)))]
         changed = await self._r.eval(
-            self._TRANSITION, 4, *self._keys(case_id, case["conversation_id"]),
-            len(from_statuses), *(json.dumps(s) for s in from_statuses), case_id, new_status,
-            *pairs)
+            self._TRANSITION, 5, *self._keys(case_id, case.conversation_id),
+            len(from_statuses), *(_dumps(str(s)) for s in from_statuses), case_id,
+            _dumps(str(to)), self._ttl, *pairs)
         return await self.get(case_id) if changed else None
 
-    async def update_state(self, case_id: str, fields: dict[str, Any]) -> None:
+    async def update(self, case_id: str, **fields: Any) -> Case | None:
+        _check_fields(fields)
         if "status" in fields:
             raise ValueError("the status changes only through transition()")
-        if fields:
-            await self._r.hset(self._p + "state:" + case_id,
-                               mapping={k: json.dumps(v) for k, v in fields.items()})
+        key = self._p + "state:" + case_id
+        if fields and await self._r.exists(key):
+            await self._r.hset(key, mapping={k: _dumps(_plain(v)) for k, v in fields.items()})
+        return await self.get(case_id)
 
     async def queue_position(self, case_id: str) -> int | None:
-        waiting = await self.queued()
-        return waiting.index(case_id) + 1 if case_id in waiting else None
+        ids = await self._waiting_ids()
+        return ids.index(case_id) + 1 if case_id in ids else None
 
-    async def queued(self) -> list[str]:
+    async def _waiting_ids(self) -> list[str]:
         async with self._r.pipeline(transaction=False) as pipe:
             pipe.lrange(self._p + "followups", 0, -1)
             pipe.lrange(self._p + "queue", 0, -1)
             follow_ups, queue = await pipe.execute()
         return [_s(c) for c in [*follow_ups, *queue]]
 
-    async def all_ids(self) -> list[str]:
-        return [_s(c) for c in await self._r.lrange(self._p + "cases", 0, 999)]
+    async def waiting(self) -> list[Case]:
+        ids = await self._waiting_ids()
+        cases = await self._get_many(ids)
+        stale = [i for i, c in zip(ids, cases) if c is None]
+        if stale:  # expired while waiting: tidy the queues
+            async with self._r.pipeline(transaction=False) as pipe:
+                for case_id in stale:
+                    pipe.lrem(self._p + "queue", 0, case_id)
+                    pipe.lrem(self._p + "followups", 0, case_id)
+                await pipe.execute()
+        return [c for c in cases if c is not None and c.is_waiting]
+
+    async def recent(self, *, limit: int) -> list[Case]:
+        ids = [_s(c) for c in await self._r.lrange(self._p + "cases", 0, limit - 1)]
+        return [c for c in await self._get_many(ids) if c is not None]
+
+    async def delete_for(self, conversation_id: str) -> list[Case]:
+        ids = [_s(c) for c in await self._r.smembers(self._p + "by-conversation:" + conversation_id)]
+        cases = [c for c in await self._get_many(ids) if c is not None]
+        async with self._r.pipeline(transaction=True) as pipe:
+            for case_id in ids:
+                pipe.delete(self._p + "case:" + case_id, self._p + "state:" + case_id)
+                for index in ("queue", "followups", "cases"):
+                    pipe.lrem(self._p + index, 0, case_id)
+            pipe.delete(self._p + "open:" + conversation_id,
+                        self._p + "by-conversation:" + conversation_id)
+            await pipe.execute()
+        return cases
+
+
+def _check_fields(fields: Mapping[str, Any]) -> None:
+    unknown = set(fields) - set(CASE_STATE_FIELDS)
+    if unknown:
+        raise TypeError(f"not a mutable case field: {', '.join(sorted(unknown))}")
 
 
 class RedisAuditLog:
-    """A capped list (the newest 10,000 entries); ship it elsewhere for longer retention."""
+    """audit: a sorted set scored by time; entries older than the retention are trimmed on every
+    write."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self._r, self._key = redis, prefix + "audit"
+    def __init__(self, redis: Redis, prefix: str, retention: Retention) -> None:
+        self._r, self._key, self._keep = redis, prefix + "audit", retention.audit_s
 
     async def record(self, entry: dict[str, Any]) -> None:
+        now = time.time()
+        member = _dumps({"_id": secrets.token_hex(8), **entry})
         async with self._r.pipeline(transaction=True) as pipe:
-            pipe.rpush(self._key, json.dumps(entry))
-            pipe.ltrim(self._key, -10_000, -1)
+            pipe.zadd(self._key, {member: now})
+            pipe.zremrangebyscore(self._key, "-inf", now - self._keep)
             await pipe.execute()
 
     async def recent(self, *, limit: int) -> list[dict[str, Any]]:
-        return [json.loads(e) for e in await self._r.lrange(self._key, -limit, -1)]
+        raw = await self._r.zrange(self._key, -limit, -1)
+        entries = [json.loads(e) for e in raw]
+        for entry in entries:
+            entry.pop("_id", None)
+        return entries
+
+
+class RedisKeyValueStore:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._r, self._p = redis, prefix + "kv:"
+
+    async def get(self, namespace: str, key: str) -> Any | None:
+        value = await self._r.get(f"{self._p}{namespace}:{key}")
+        return json.loads(value) if value is not None else None
+
+    async def put(self, namespace: str, key: str, value: Any, *, ttl_s: int) -> None:
+        await self._r.set(f"{self._p}{namespace}:{key}", _dumps(value), ex=max(1, int(ttl_s)))
+
+    async def delete(self, namespace: str, key: str) -> None:
+        await self._r.delete(f"{self._p}{namespace}:{key}")
+
+    async def keys(self, namespace: str) -> list[str]:
+        start = f"{self._p}{namespace}:"
+        found = [_s(k)[len(start):] async for k in self._r.scan_iter(match=_glob(start) + "*",
+                                                                      count=500)]
+        return sorted(found)
+
+
+def _glob(text: str) -> str:
+    """`text` with Redis glob characters escaped (a namespace or prefix is matched literally)."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+
+
+class RedisIntakeJournal:
+    """journal:entry:<id> a hash (conversation, message, progress state, created_at);
+    journal:conv:<conversation> the ids in arrival order; journal:convs the conversations with
+    entries. An append writes the idempotency mark, the entry, its place and the work notice
+    (the `work` stream) in one Lua script: either all of it is recorded, or nothing."""
+
+    _APPEND = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return false end
+local id = redis.call('INCR', KEYS[2])
+local entry = ARGV[6] .. id
+redis.call('HSET', entry, 'cid', ARGV[2], 'message', ARGV[3], 'state', ARGV[4], 'created_at', ARGV[5])
+redis.call('EXPIRE', entry, ARGV[7])
+redis.call('RPUSH', KEYS[5], id)
+redis.call('EXPIRE', KEYS[5], ARGV[7])
+redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'cid', ARGV[2])
+return id
+"""
+    _REMOVE = """
+redis.call('DEL', KEYS[1])
+redis.call('LREM', KEYS[2], 0, ARGV[1])
+if redis.call('LLEN', KEYS[2]) == 0 then redis.call('SREM', KEYS[3], ARGV[2]) end
+return 1
+"""
+
+    def __init__(self, redis: Redis, prefix: str, retention: Retention, stream: str) -> None:
+        self._r, self._p, self._retention, self._stream = redis, prefix + "journal:", retention, stream
+        self._seen = prefix + "seen:"
+
+    def _conv(self, conversation_id: str) -> str:
+        return self._p + "conv:" + conversation_id
+
+    async def append(self, message: InboundMessage, *, dedupe_key: str) -> JournalEntry | None:
+        now = time.time()
+        cid = message.conversation_id
+        entry_id = await self._r.eval(
+            self._APPEND, 5, self._seen + dedupe_key, self._p + "seq", self._p + "convs",
+            self._stream, self._conv(cid),
+            self._retention.dedupe_s, cid, _dumps(message.to_dict()),
+            _dumps({"progress": "received"}), repr(now), self._p + "entry:",
+            self._retention.journal_s)
+        if entry_id is None:
+            return None
+        return JournalEntry(entry_id=_s(entry_id), message=message, created_at=now)
+
+    async def entries(self, conversation_id: str) -> list[JournalEntry]:
+        ids = [_s(i) for i in await self._r.lrange(self._conv(conversation_id), 0, -1)]
+        if not ids:
+            return []
+        async with self._r.pipeline(transaction=False) as pipe:
+            for entry_id in ids:
+                pipe.hgetall(self._p + "entry:" + entry_id)
+            raw = await pipe.execute()
+        found = []
+        for entry_id, fields in zip(ids, raw):
+            if not fields:  # expired: unanswered for longer than the journal keeps anything
+                log.warning("journal: entry %s of %s expired unanswered", entry_id,
+                            conversation_id)
+                await self._r.lrem(self._conv(conversation_id), 0, entry_id)
+                continue
+            values = {_s(k): _s(v) for k, v in fields.items()}
+            found.append(JournalEntry.from_parts(
+                entry_id=entry_id, message=json.loads(values["message"]),
+                created_at=float(values["created_at"]), state=json.loads(values["state"])))
+        return found
+
+    async def save(self, entry: JournalEntry) -> None:
+        key = self._p + "entry:" + entry.entry_id
+        # Only while it exists: a save racing the entry's removal must not resurrect half of it.
+        if await self._r.exists(key):
+            await self._r.hset(key, "state", _dumps(entry.state_dict()))
+
+    async def remove(self, entry: JournalEntry) -> None:
+        cid = entry.message.conversation_id
+        await self._r.eval(self._REMOVE, 3, self._p + "entry:" + entry.entry_id, self._conv(cid),
+                           self._p + "convs", entry.entry_id, cid)
+
+    async def conversations(self) -> list[str]:
+        return sorted(_s(c) for c in await self._r.smembers(self._p + "convs"))
+
+    async def delete_for(self, conversation_id: str) -> int:
+        ids = [_s(i) for i in await self._r.lrange(self._conv(conversation_id), 0, -1)]
+        async with self._r.pipeline(transaction=True) as pipe:
+            for entry_id in ids:
+                pipe.delete(self._p + "entry:" + entry_id)
+            pipe.delete(self._conv(conversation_id))
+            pipe.srem(self._p + "convs", conversation_id)
+            await pipe.execute()
+        return len(ids)
+
+
+class RedisWorkQueue:
+    """A Redis stream of "conversation X has work" notices read through one consumer group, so
+    each notice goes to one gateway instance; a notice an instance took and never acknowledged
+    (it died) is claimed by another once it has been idle for claim_idle_ms."""
+
+    GROUP = "gateway"
+
+    def __init__(self, redis: Redis, stream: str, consumer: str, *,
+                 claim_idle_ms: int = 30_000) -> None:
+        self._r, self._stream, self._consumer = redis, stream, consumer
+        self._claim_idle_ms = claim_idle_ms
+        self._group_ready = False
+
+    async def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            await self._r.xgroup_create(self._stream, self.GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    async def notify(self, conversation_id: str) -> None:
+        await self._r.xadd(self._stream, {"cid": conversation_id}, maxlen=100_000,
+                           approximate=True)
+
+    async def next(self, *, timeout_s: float) -> list[WorkTicket]:
+        await self._ensure_group()
+        try:
+            found = await self._r.xreadgroup(self.GROUP, self._consumer, {self._stream: ">"},
+                                             count=100, block=max(1, int(timeout_s * 1000)))
+        except ResponseError as exc:
+            if "NOGROUP" in str(exc):  # Redis lost the group (restarted without persistence)
+                self._group_ready = False
+                return []
+            raise
+        return [WorkTicket(_s(fields[b"cid"]), _s(ticket_id))
+                for _, items in found or () for ticket_id, fields in items]
+
+    async def done(self, ticket: WorkTicket) -> None:
+        await self._r.xack(self._stream, self.GROUP, ticket.ticket_id)
+
+    async def reclaim(self) -> list[WorkTicket]:
+        await self._ensure_group()
+        try:
+            result = await self._r.xautoclaim(self._stream, self.GROUP, self._consumer,
+                                              min_idle_time=self._claim_idle_ms, start_id="0-0",
+                                              count=100)
+        except ResponseError as exc:
+            if "NOGROUP" in str(exc):
+                self._group_ready = False
+                return []
+            raise
+        claimed = result[1] if len(result) > 1 else []
+        return [WorkTicket(_s(fields[b"cid"]), _s(ticket_id))
+                for ticket_id, fields in claimed if fields]
+
+
+class RedisBus:
+    """Redis pub/sub on <prefix>bus:<topic> (one pattern subscription per instance). Every instance, this one included, receives what is
+    published; a message published while an instance is disconnected is not replayed to it
+    (live updates only: consoles reload their state when they reconnect)."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._r, self._p = redis, prefix + "bus:"
+        self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._listener: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    async def publish(self, topic: str, message: dict[str, Any]) -> None:
+        await self._r.publish(self._p + topic, _dumps(message))
+
+    def subscribe(self, topic: str, handler: Handler) -> None:
+        self._handlers[topic].append(handler)
+
+    async def start(self) -> None:
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="redis bus")
+            await asyncio.wait_for(self._subscribed.wait(), 10)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+
+    async def _listen(self) -> None:
+        delay = 0.1
+        while True:
+            pubsub = self._r.pubsub(ignore_subscribe_messages=True)
+            try:
+                # One pattern for every topic, so a subscriber added later needs no round trip.
+                await pubsub.psubscribe(self._p + "*")
+                self._subscribed.set()
+                delay = 0.1
+                async for item in pubsub.listen():
+                    topic = _s(item["channel"])[len(self._p):]
+                    message = json.loads(item["data"])
+                    for handler in list(self._handlers.get(topic, ())):
+                        try:
+                            await handler(message)
+                        except Exception:
+                            log.exception("bus subscriber of %s failed", topic)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("redis bus: %s; resubscribing in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except (RedisError, OSError):
+                    pass
 
 
 class RedisConversationLock:
@@ -237,38 +586,73 @@ class RedisConversationLock:
         while not await self._r.set(key, token, nx=True, px=self._ttl_ms):
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.1)
+        async with self._held(key, token):
+            yield
+
+    @asynccontextmanager
+    async def try_hold(self, conversation_id: str) -> AsyncIterator[bool]:
+        key, token = self._p + conversation_id, secrets.token_hex(16)
+        if not await self._r.set(key, token, nx=True, px=self._ttl_ms):
+            yield False
+            return
+        async with self._held(key, token):
+            yield True
+
+    @asynccontextmanager
+    async def _held(self, key: str, token: str) -> AsyncIterator[None]:
         renew = asyncio.create_task(self._keep(key, token))
         try:
             yield
         finally:
             renew.cancel()
-            await self._r.eval(self._RELEASE, 1, key, token)
+            try:
+                await self._r.eval(self._RELEASE, 1, key, token)
+            except (RedisError, OSError) as exc:  # it expires by itself
+                log.warning("lock %s not released (%s); it expires in %d ms", key, exc,
+                            self._ttl_ms)
 
     async def _keep(self, key: str, token: str) -> None:
         while True:
             await asyncio.sleep(self._ttl_ms / 3000)
-            await self._r.eval(self._RENEW, 1, key, token, self._ttl_ms)
+            try:
+                await self._r.eval(self._RENEW, 1, key, token, self._ttl_ms)
+            except (RedisError, OSError) as exc:  # Redis restarting: keep trying
+                log.warning("lock %s renewal failed: %s", key, exc)
 
 
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def instance_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def redis_stores(url: str, *, prefix: str = "helpdesk:") -> Stores:
-    redis = Redis.from_url(url)
+def redis_stores(url: str, *, prefix: str = "helpdesk:", retention: Retention | None = None,
+                 consumer: str | None = None, claim_idle_ms: int = 30_000) -> Stores:
+    retention = retention or Retention()
+    redis = Redis.from_url(url, health_check_interval=15)
+    stream = prefix + "work"
+    bus = RedisBus(redis, prefix)
+
+    async def start() -> None:
+        await bus.start()
 
     async def close() -> None:
+        await bus.close()
         await redis.aclose()
 
     return Stores(
         kind="redis",
         idempotency=RedisIdempotencyStore(redis, prefix),
         sessions=RedisSessionStore(redis, prefix),
-        transcripts=RedisTranscriptStore(redis, prefix),
-        conversations=RedisConversationStore(redis, prefix),
-        pending=RedisPendingStore(redis, prefix),
-        cases=RedisHandoffCaseStore(redis, prefix),
+        transcripts=RedisTranscriptStore(redis, prefix, retention),
+        conversations=RedisConversationStore(redis, prefix, retention),
+        cases=RedisHandoffCaseStore(redis, prefix, retention),
         locks=RedisConversationLock(redis, prefix),
-        audit=RedisAuditLog(redis, prefix),
+        audit=RedisAuditLog(redis, prefix, retention),
+        kv=RedisKeyValueStore(redis, prefix),
+        journal=RedisIntakeJournal(redis, prefix, retention, stream),
+        work=RedisWorkQueue(redis, stream, consumer or instance_name(),
+                            claim_idle_ms=claim_idle_ms),
+        bus=bus,
+        retention=retention,
+        start=start,
         close=close,
     )

@@ -45,16 +45,22 @@ async def run_handoff(**kwargs) -> tuple[list[str], dict]:
 
 async def test_handoff_opens_a_case_and_tells_the_customer(inbox: Stores) -> None:
     texts, slots = await run_handoff(events=EVENTS, latest=EVENTS[-1]["parse_data"] | {"text": "i want a human"})
-    [case_id] = await inbox.cases.queued()
-    assert case_id in texts[0] and "number 1 in the queue" in texts[0]
-    assert slots["handoff_case_id"] == case_id
+    [case] = await inbox.cases.waiting()
+    assert case.case_id in texts[0] and "number 1 in the queue" in texts[0]
+    assert slots["handoff_case_id"] == case.case_id
+
+
+async def test_the_action_pauses_the_conversation_itself(inbox: Stores) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoffToHuman().run(dispatcher, tracker(events=EVENTS), {})
+    assert events[-1]["event"] == "pause"
 
 
 async def test_package_carries_channel_customer_trigger_and_transcript(inbox: Stores) -> None:
     await run_handoff(events=EVENTS, latest=EVENTS[-1]["parse_data"],
                       active_loop={"name": "order_status_form"})
-    [case_id] = await inbox.cases.queued()
-    package = (await inbox.cases.get(case_id))["package"]
+    [case] = await inbox.cases.waiting()
+    package = case.package
     assert package["channel"] == "web" and package["customer"]["id"] == "web:visitor-1"
     assert package["trigger"] == {"kind": "customer_request",
                                   "detail": "customer asked for a person during order_status_form"}
@@ -66,7 +72,7 @@ async def test_accepting_an_offer_is_recorded_as_the_trigger(inbox: Stores) -> N
     await run_handoff(events=EVENTS, latest={"intent": {"name": "affirm", "confidence": 0.9}},
                       slots={"handoff_offered": True,
                              "steps_tried": ["looked up order #482913: verification failed"]})
-    package = (await inbox.cases.get((await inbox.cases.queued())[0]))["package"]
+    package = (await inbox.cases.waiting())[0].package
     assert package["trigger"]["kind"] == "offer_accepted"
     assert "verification failed" in package["trigger"]["detail"]
 
@@ -82,9 +88,11 @@ async def test_handoff_leaves_any_form_and_clears_the_offer(inbox: Stores) -> No
 
 async def test_unreachable_inbox_is_told_honestly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GATEWAY_HANDOFF_URL", "http://127.0.0.1:9/handoff/v1/cases")
-    texts, slots = await run_handoff(events=EVENTS)
-    assert texts == [replies.HANDOFF_FAILED]
-    assert "handoff_case_id" not in slots
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoffToHuman().run(dispatcher, tracker(events=EVENTS), {})
+    assert said(dispatcher) == [replies.HANDOFF_FAILED]
+    assert "handoff_case_id" not in slot_events(events)
+    assert "pause" not in [e["event"] for e in events]  # nobody has it: the bot keeps it
 
 
 async def test_wrong_secret_is_refused_and_told_honestly(inbox: Stores,
@@ -92,7 +100,7 @@ async def test_wrong_secret_is_refused_and_told_honestly(inbox: Stores,
     monkeypatch.setenv("HANDOFF_SECRET", "not-the-secret")
     texts, _ = await run_handoff(events=EVENTS)
     assert texts == [replies.HANDOFF_FAILED]
-    assert await inbox.cases.queued() == []
+    assert await inbox.cases.waiting() == []
 
 
 async def test_a_gateway_escalation_is_recorded_as_the_trigger(inbox: Stores) -> None:
@@ -101,7 +109,7 @@ async def test_a_gateway_escalation_is_recorded_as_the_trigger(inbox: Stores) ->
     latest = {"intent": {"name": "human_handoff", "confidence": 1.0}, "text": "EXTERNAL: human_handoff",
               "entities": [{"entity": "handoff_trigger", "value": escalation}]}
     await run_handoff(events=EVENTS[:2], latest=latest)
-    package = (await inbox.cases.get((await inbox.cases.queued())[0]))["package"]
+    package = (await inbox.cases.waiting())[0].package
     assert package["trigger"] == {"kind": "rule", "detail": escalation["detail"]}
     assert package["transcript"][-1]["text"] == "my lawyer will call you"
 
@@ -117,5 +125,5 @@ async def test_repeated_failures_are_told_apart_from_other_accepted_offers(
     latest = {"intent": {"name": "affirm", "confidence": 0.9}}
     await run_handoff(events=EVENTS, latest=latest,
                       slots={"handoff_offered": True, "steps_tried": steps})
-    package = (await inbox.cases.get((await inbox.cases.queued())[0]))["package"]
+    package = (await inbox.cases.waiting())[0].package
     assert package["trigger"]["kind"] == kind

@@ -15,18 +15,17 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from actions.handoff_package import build_package
-from bot.app import DESK_KEY, ENGINE_KEY, create_app
+from bot.app import DESK_KEY, ENGINE_KEY
 from bot.cases import CaseDesk
 from bot.engine import ConversationEngine
-from bot.settings import Settings
 from bot.stores import Stores, memory_stores, redis_stores
 from inbox.agents import hash_password
 from inbox.console import CONSOLE_KEY, AgentConsole
 from tests.chat_client import ChatClient
 from tests.conftest import REDIS_URL, Serve
 from tests.fakes.rasa import FakeRasa
+from tests.gateways import HANDOFF_SECRET, start_gateway
 
-HANDOFF_SECRET = "console-test-handoff-secret"
 ANA, ANA_PASSWORD = "ana@northwind.example", "ana-correct-horse"
 BO, BO_PASSWORD = "bo@northwind.example", "bo-battery-staple"
 PASSWORDS = {ANA: ANA_PASSWORD, BO: BO_PASSWORD}
@@ -51,30 +50,27 @@ def faq_ranking(text: str) -> list[dict[str, Any]]:
 
 @dataclass
 class NluFakeRasa(FakeRasa):
-    """FakeRasa plus /model/parse with response_selector.faq.ranking (tests/fakes/rasa.py stays
-    as it is: this extension belongs to the console tests)."""
+    """FakeRasa whose /model/parse answers with response_selector.faq.ranking (the console's
+    suggested replies read it)."""
 
     ranking: Callable[[str], list[dict[str, Any]]] = faq_ranking
     parsed: list[str] = field(default_factory=list)
     parse_down: bool = False
 
-    def app(self) -> web.Application:
-        app = super().app()
-        app.router.add_post("/model/parse", self._parse)
-        return app
-
     async def _parse(self, request: web.Request) -> web.Response:
         if self.parse_down:
             return web.Response(status=503)
-        text = (await request.json())["text"]
+        return await super()._parse(request)
+
+    def parse(self, text: str) -> dict[str, Any]:
         self.parsed.append(text)
         ranking = self.ranking(text)
-        return web.json_response({
+        return {
             "text": text, "intent": {"name": "faq", "confidence": 0.9}, "entities": [],
             "response_selector": {"all_retrieval_intents": ["faq"], "faq": {
                 "response": {"intent_response_key": ranking[0]["intent_response_key"]
                              if ranking else None},
-                "ranking": ranking}}})
+                "ranking": ranking}}}
 
 
 @dataclass
@@ -113,7 +109,9 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
     """Memory stores by default; parametrize indirectly with "redis" for the real Redis under a
     throw-away prefix (removed afterwards)."""
     if getattr(request, "param", "memory") == "memory":
-        yield memory_stores()
+        built = memory_stores()
+        yield built
+        await built.close()
         return
     client = aioredis.Redis.from_url(REDIS_URL)
     try:
@@ -128,13 +126,12 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
 
 
 @pytest.fixture
-async def gateway(serve: Serve, fake_rasa: NluFakeRasa, stores: Stores) -> Gateway:
-    settings = Settings(rasa_url=fake_rasa.url,  # type: ignore[attr-defined]
-                        handoff_secret=HANDOFF_SECRET, rasa_timeout_s=5.0,
-                        pending_retry_interval_s=3600.0)
-    app = create_app(settings, stores=stores, env={"AGENT_ACCOUNTS": AGENT_ACCOUNTS})
-    url = await serve(app)
-    return Gateway(url=url, app=app, stores=stores, rasa=fake_rasa)
+async def gateway(fake_rasa: NluFakeRasa, stores: Stores) -> AsyncIterator[Gateway]:
+    running = await start_gateway(fake_rasa, fake_rasa.url,  # type: ignore[attr-defined]
+                                  stores=stores, env={"AGENT_ACCOUNTS": AGENT_ACCOUNTS},
+                                  pending_retry_interval_s=3600.0)
+    yield Gateway(url=running.url, app=running.app, stores=stores, rasa=fake_rasa)
+    await running.stop()
 
 
 # --- agents --------------------------------------------------------------------------------
@@ -147,8 +144,9 @@ class AgentClient:
     email: str | None = None
 
     async def request(self, method: str, path: str, body: Any = None, *,
-                      origin: str | None = "same") -> tuple[int, Any]:
-        headers = {}
+                      origin: str | None = "same",
+                      headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        headers = dict(headers or {})
         if origin == "same":
             headers["Origin"] = self.gateway.origin
         elif origin is not None:
@@ -169,9 +167,11 @@ class AgentClient:
     async def post(self, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
         return await self.request("POST", "/console/api" + path, {} if body is None else body, **kw)
 
-    async def login(self, email: str, password: str | None = None) -> tuple[int, Any]:
-        status, body = await self.post("/login", {"email": email,
-                                                  "password": password or PASSWORDS[email]})
+    async def login(self, email: str, password: str | None = None, *,
+                    forwarded_for: str | None = None) -> tuple[int, Any]:
+        status, body = await self.request(
+            "POST", "/console/api/login", {"email": email, "password": password or PASSWORDS[email]},
+            headers={"X-Forwarded-For": forwarded_for} if forwarded_for else None)
         if status == 200:
             self.email = email
         return status, body

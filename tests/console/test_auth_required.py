@@ -3,6 +3,8 @@ the console's own origin (CSRF)."""
 
 from __future__ import annotations
 
+from bot.state import CaseStatus
+
 import aiohttp
 import pytest
 
@@ -65,7 +67,7 @@ async def test_state_changes_from_another_origin_are_refused(ana: AgentClient, o
     case_id = await open_case(gateway, "web:csrf-test")
     status, body = await ana.post(f"/cases/{case_id}/claim", origin=origin)
     assert status == 403 and body["error"] == "bad_origin"
-    assert (await gateway.desk.get(case_id))["status"] == "queued"
+    assert (await gateway.desk.get(case_id)).status is CaseStatus.QUEUED
     status, _ = await ana.post("/logout", origin=origin)
     assert status == 403
     assert (await ana.get("/me"))[0] == 200  # still signed in

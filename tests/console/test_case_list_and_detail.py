@@ -53,7 +53,7 @@ async def test_each_agent_sees_their_own_active_cases_first(gateway: Gateway, an
 async def test_detail_has_the_context_package_and_the_live_transcript(
         gateway: Gateway, ana: AgentClient, case: tuple[str, Customer]) -> None:
     case_id, visitor = case
-    await visitor.chat.say("my card 4111 1111 1111 1111 was charged")  # queued: goes to the case
+    await visitor.chat.send("my card 4111 1111 1111 1111 was charged")  # queued: goes to the case
     await visitor.chat.reply()  # "Got it, I've added that to your case..."
 
     status, body = await ana.get(f"/cases/{case_id}")

@@ -3,6 +3,8 @@ Run against the in-process stores and the real Redis (compare-and-set in both)."
 
 from __future__ import annotations
 
+from bot.state import CaseStatus
+
 import asyncio
 
 import pytest
@@ -24,7 +26,7 @@ async def test_two_agents_claim_at_once_and_exactly_one_wins(
     assert loser_body["case"]["agent"] == winner
 
     stored = await gateway.stores.cases.get(case_id)
-    assert stored["status"] == "active" and stored["agent"] == winner
+    assert stored.status is CaseStatus.ACTIVE and stored.agent == winner
     # The customer hears about one agent only.
     joined = await visitor.chat.reply()
     assert joined["text"].startswith(f"{winner_name} from our support team has joined")
@@ -43,7 +45,7 @@ async def test_many_cases_claimed_concurrently_each_have_one_owner(
     for n in range(len(ids)):
         assert sorted(statuses[2 * n:2 * n + 2]) == [200, 409]
     for case_id in ids:
-        assert (await gateway.stores.cases.get(case_id))["status"] == "active"
+        assert (await gateway.stores.cases.get(case_id)).status is CaseStatus.ACTIVE
 
 
 async def test_claiming_your_own_case_again_says_so(gateway: Gateway, ana: AgentClient,

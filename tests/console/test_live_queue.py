@@ -3,6 +3,8 @@ agent; an open case's transcript updates live; connecting marks the agent online
 
 from __future__ import annotations
 
+from bot.state import CaseStatus
+
 import asyncio
 
 from tests.console.conftest import ANA, BO, AgentClient, AgentFactory, Customer, Gateway, open_case
@@ -25,7 +27,7 @@ async def test_a_new_case_and_a_customer_message_are_pushed(
     assert opened["case_id"] == case_id
     assert (opened["status"], opened["channel"], opened["trigger"]) == ("queued", "web",
                                                                          "customer_request")
-    await visitor.chat.say("hello, still waiting here")
+    await visitor.chat.send("hello, still waiting here")
     message = await socket.event("customer_message", case_id)
     assert message["text"] == "hello, still waiting here"
 
@@ -60,7 +62,7 @@ async def test_the_open_case_transcript_updates_live(gateway: Gateway, ana: Agen
     assert frame["case"]["agent"] == ANA
     assert "joined the chat" in frame["entries"][-1]["text"]
 
-    await visitor.chat.say("my order number is NW-10442")
+    await visitor.chat.send("my order number is NW-10442")
     frame = await socket.next("transcript", where=lambda f: f["entries"][-1]["role"] == "customer")
     assert frame["entries"][-1]["text"] == "my order number is NW-10442"
 
@@ -70,7 +72,7 @@ async def test_the_open_case_transcript_updates_live(gateway: Gateway, ana: Agen
 
     await socket.watch(None)  # closing the case in the UI: no more transcript frames
     mark = len(socket.seen)
-    await visitor.chat.say("5")
+    await visitor.chat.send("5")
     await socket.event("rated", case_id)
     assert [f["type"] for f in socket.seen[mark:]] == ["event"]
 
@@ -112,10 +114,10 @@ async def test_presence_decides_between_queue_and_follow_up(
         gateway: Gateway, ana: AgentClient) -> None:
     gateway.desk.availability.presence_required = True
     nobody = await open_case(gateway, "web:nobody-online")
-    assert (await gateway.stores.cases.get(nobody))["status"] == "follow_up"
+    assert (await gateway.stores.cases.get(nobody)).status is CaseStatus.FOLLOW_UP
     socket = await ana.ws()
     staffed = await open_case(gateway, "web:ana-online")
-    assert (await gateway.stores.cases.get(staffed))["status"] == "queued"
+    assert (await gateway.stores.cases.get(staffed)).status is CaseStatus.QUEUED
     await socket.ws.close()
 
 
@@ -131,10 +133,9 @@ async def test_signing_out_closes_the_agents_sockets(gateway: Gateway,
 
 
 async def test_an_expired_session_is_noticed_on_an_open_socket(
-        gateway: Gateway, ana: AgentClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import inbox.console as console_module
-    monkeypatch.setattr(console_module, "SESSION_RECHECK_S", 0.1)
+        gateway: Gateway, ana: AgentClient) -> None:
+    gateway.console.session_recheck_s = 0.1
     socket = await ana.ws()
     client = next(iter(gateway.console._clients))
-    await gateway.stores.sessions.put(client.session_key, "revoked", ttl_s=1)
+    await gateway.stores.sessions.delete(client.session_key)  # as when it expires
     assert await socket.closed() == 4401

@@ -103,18 +103,20 @@ async def test_session_lasts_twelve_hours(agent_client: AgentFactory, gateway: G
     given: list[int] = []
     put = gateway.stores.sessions.put
 
+    keys: list[tuple[str, str]] = []
+
     async def spy(token: str, value: str, *, ttl_s: int) -> None:
         given.append(ttl_s)
+        keys.append((token, value))
         await put(token, value, ttl_s=ttl_s)
 
     gateway.stores.sessions.put = spy  # type: ignore[method-assign]
     client = await agent_client(ANA)
     assert given == [SESSION_TTL_S] == [12 * 3600]
 
-    # Once the store lets it expire, the session is gone.
-    sessions = gateway.stores.sessions._sessions  # type: ignore[attr-defined]
-    key = next(k for k in sessions if k.startswith("agent:"))
-    sessions[key] = (sessions[key][0], 0.0)
+    # Once the store lets it expire (tests/stores: sessions expire), the session is gone.
+    [(key, _)] = keys
+    await put(key, "expired", ttl_s=0)
     assert (await client.get("/me"))[0] == 401
 
 

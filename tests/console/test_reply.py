@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.state import CaseStatus
+
 import pytest
 
 from inbox.console import MAX_REPLY_CHARS
@@ -26,7 +28,7 @@ async def test_reply_reaches_the_web_chat_customer_as_the_agent(
 
     # The customer's answer goes to the agent, not to the bot.
     before = len(gateway.rasa.received)
-    await visitor.chat.say("thanks, it's urgent")
+    await visitor.chat.send("thanks, it's urgent")
     await gateway.engine.idle()
     assert len(gateway.rasa.received) == before
     _, detail = await ana.get(f"/cases/{case_id}")
@@ -58,7 +60,7 @@ async def test_a_teammate_cannot_close_someone_elses_case(
     status, body = await bo.post(f"/cases/{case_id}/{action}")
     assert status == 409 and "Ana is handling this case" in body["message"]
     stored = await gateway.stores.cases.get(case_id)
-    assert stored["status"] == "active" and stored["agent"] == "ana@northwind.example"
+    assert stored.status is CaseStatus.ACTIVE and stored.agent == "ana@northwind.example"
     assert await visitor.chat.silence(0.3) == []
 
 

@@ -23,7 +23,7 @@ async def test_resolve_asks_for_a_rating_and_stores_it(
     five = next(b for b in prompt["buttons"] if b["title"] == "5")
     replies = await visitor.chat.tap(five["title"], five["payload"])
     assert replies[-1]["text"] == "Thank you for your feedback!"
-    assert (await gateway.stores.cases.get(case_id))["csat"] == 5
+    assert (await gateway.stores.cases.get(case_id)).csat == 5
     rated = await socket.event("rated", case_id)
     assert rated["status"] == "resolved"
 
@@ -41,4 +41,4 @@ async def test_a_typed_rating_counts_too(gateway: Gateway, ana: AgentClient,
     await visitor.chat.reply()  # the rating prompt
     replies = await visitor.chat.turn("5")
     assert replies[-1]["text"] == "Thank you for your feedback!"
-    assert (await gateway.stores.cases.get(case_id))["csat"] == 5
+    assert (await gateway.stores.cases.get(case_id)).csat == 5

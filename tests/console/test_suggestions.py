@@ -16,7 +16,7 @@ from tests.console.conftest import AgentClient, Customer, Gateway, open_case
 async def test_top_three_faq_answers_for_the_last_customer_message(
         gateway: Gateway, ana: AgentClient, case: tuple[str, Customer]) -> None:
     case_id, visitor = case
-    await visitor.chat.say("can I get a refund instead?")
+    await visitor.chat.send("can I get a refund instead?")
     await visitor.chat.reply()
     status, body = await ana.get(f"/cases/{case_id}/suggestions")
     assert status == 200
@@ -41,7 +41,7 @@ async def test_more_than_three_ranked_gives_the_best_three(
 async def test_topics_without_an_answer_are_skipped(gateway: Gateway, ana: AgentClient,
                                                     case: tuple[str, Customer]) -> None:
     case_id, visitor = case
-    await visitor.chat.say("hello?")
+    await visitor.chat.send("hello?")
     await visitor.chat.reply()
     _, body = await ana.get(f"/cases/{case_id}/suggestions")
     assert [s["topic"] for s in body["suggestions"]] == ["support_hours", "gift_cards", "warranty"]

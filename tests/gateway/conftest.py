@@ -8,20 +8,20 @@ from typing import Any, AsyncIterator
 import aiohttp
 import pytest
 
-from bot.app import ENGINE_KEY, create_app
 from bot.engine import ConversationEngine
-from bot.settings import Settings
 from bot.stores import Stores, memory_stores
-from tests.conftest import Serve
 from tests.chat_client import ChatClient
 from tests.fakes.rasa import FakeRasa
+from tests.gateways import HANDOFF_SECRET, start_gateway
 
-HANDOFF_SECRET = "test-handoff-secret"
+__all__ = ["HANDOFF_SECRET", "Gateway"]
 
 
 @pytest.fixture
-def stores() -> Stores:
-    return memory_stores()
+async def stores() -> AsyncIterator[Stores]:
+    built = memory_stores()
+    yield built
+    await built.close()
 
 
 @dataclass
@@ -33,12 +33,11 @@ class Gateway:
 
 
 @pytest.fixture
-async def gateway(serve: Serve, fake_rasa: tuple[FakeRasa, str], stores: Stores) -> Gateway:
-    settings = Settings(rasa_url=fake_rasa[1], handoff_secret=HANDOFF_SECRET,
-                        pending_retry_interval_s=0.2, max_message_chars=200)
-    app = create_app(settings, stores=stores)
-    url = await serve(app)
-    return Gateway(url=url, engine=app[ENGINE_KEY], stores=stores, rasa=fake_rasa[0])
+async def gateway(fake_rasa: tuple[FakeRasa, str], stores: Stores) -> AsyncIterator[Gateway]:
+    rasa, rasa_url = fake_rasa
+    running = await start_gateway(rasa, rasa_url, stores=stores, max_message_chars=200)
+    yield Gateway(url=running.url, engine=running.engine, stores=stores, rasa=rasa)
+    await running.stop()
 
 
 @pytest.fixture

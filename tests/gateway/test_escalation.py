@@ -12,13 +12,21 @@ async def test_billing_dispute_escalates_instead_of_letting_the_bot_answer(
     chat = await open_chat()
     await chat.hello()
     answer = await chat.turn("you charged me twice and I want a chargeback")
-    assert answer[0]["text"] == gateway.rasa.handoff_reply
+    assert "case C-" in answer[0]["text"]
     assert gateway.rasa.received == []  # the bot never answered it
-    cid, events = gateway.rasa.tracker_events[0]
+    cid, events = gateway.rasa.api_events[0]
     assert events[0]["event"] == "user" and "chargeback" in events[0]["text"]
     assert gateway.rasa.triggered == [(cid, "human_handoff", {"handoff_trigger": {
         "kind": "rule", "detail": 'billing dispute or refund fight (said: "charged me twice")',
         "message": "you charged me twice and I want a chargeback"}})]
+
+
+async def test_the_case_records_the_rule_that_fired(open_chat: Any, gateway: Gateway) -> None:
+    chat = await open_chat()
+    await chat.hello()
+    await chat.turn("you charged me twice and I want a chargeback")
+    [case] = await gateway.stores.cases.waiting()
+    assert case.trigger["kind"] == "rule" and "billing dispute" in case.trigger["detail"]
 
 
 async def test_strong_negative_sentiment_escalates(open_chat: Any, gateway: Gateway) -> None:
@@ -44,6 +52,5 @@ async def test_escalation_while_rasa_is_down_opens_a_case_directly(
     await chat.hello()
     answer = await chat.turn("my lawyer is going to sue you")
     assert "support team" in answer[0]["text"]
-    [case_id] = await gateway.stores.cases.queued()
-    case = await gateway.stores.cases.get(case_id)
-    assert case["trigger"]["kind"] == "rule" and "legal threat" in case["trigger"]["detail"]
+    [case] = await gateway.stores.cases.waiting()
+    assert case.trigger["kind"] == "rule" and "legal threat" in case.trigger["detail"]

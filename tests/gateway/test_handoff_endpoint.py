@@ -35,7 +35,14 @@ async def test_valid_package_opens_a_queued_case(gateway: Gateway) -> None:
     assert body["status"] == "queued" and body["queue_position"] == 1
     assert body["case_id"] in body["customer_message"]
     case = await gateway.stores.cases.get(body["case_id"])
-    assert case["package"]["transcript"][0]["text"] == "agent"
+    assert case.package["transcript"][0]["text"] == "agent"
+
+
+async def test_opening_a_case_does_not_call_back_into_rasa(gateway: Gateway) -> None:
+    # The handoff action calls this endpoint inside the conversation's Rasa turn: any call to
+    # Rasa for the conversation from here would wait for the turn's lock (the 7 s stall).
+    await post(gateway, a_package())
+    assert gateway.rasa.api_events == [] and gateway.rasa.refused == 0
 
 
 async def test_queue_position_counts_waiting_cases(gateway: Gateway) -> None:
@@ -49,7 +56,7 @@ async def test_second_handoff_of_a_conversation_returns_the_open_case(gateway: G
     _, first = await post(gateway, a_package())
     _, second = await post(gateway, a_package())
     assert first["case_id"] == second["case_id"]
-    assert await gateway.stores.cases.queued() == [first["case_id"]]
+    assert [c.case_id for c in await gateway.stores.cases.waiting()] == [first["case_id"]]
 
 
 @pytest.mark.parametrize("headers", [None, {"Authorization": "Bearer wrong"},
@@ -58,7 +65,7 @@ async def test_requests_without_the_secret_are_refused(gateway: Gateway,
                                                        headers: dict[str, str] | None) -> None:
     status, body = await post(gateway, a_package(), headers=headers)
     assert status == 401 and body["error"] == "unauthorized"
-    assert await gateway.stores.cases.queued() == []
+    assert await gateway.stores.cases.waiting() == []
 
 
 @pytest.mark.parametrize("mutate, where", [
@@ -77,9 +84,16 @@ async def test_invalid_packages_are_refused_with_the_reason(gateway: Gateway, mu
     assert any(d.startswith(where) for d in body["details"])
 
 
-async def test_non_json_body_is_refused(gateway: Gateway) -> None:
-    status, body = await post(gateway, None, raw=b"{nope")
+@pytest.mark.parametrize("raw", [b"{nope", b"\xff\xfe not utf-8", b"[" * 10_000 + b"]" * 10_000,
+                                 b'{"a":' * 5000 + b"1" + b"}" * 5000])
+async def test_a_body_that_is_not_json_we_accept_is_a_400(gateway: Gateway, raw: bytes) -> None:
+    status, body = await post(gateway, None, raw=raw)
     assert status == 400 and body["error"] == "invalid_json"
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(gateway: Gateway) -> None:
+    status, body = await post(gateway, None, raw=b" " * 1_500_000)
+    assert status == 413 and body["error"] == "too_large"
 
 
 async def test_case_can_be_read_back_with_the_secret(gateway: Gateway) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from bot.engine import OUTAGE_REPLY
@@ -17,16 +16,16 @@ async def test_outage_is_told_once_and_messages_are_answered_in_order_when_back(
     await chat.say("first")
     assert (await chat.reply())["text"] == OUTAGE_REPLY
     await chat.say("second")
-    assert await chat.silence(0.3) == []  # no second outage notice
+    await chat.next("typing")  # the second turn ends without a second notice
     gateway.rasa.down = False
     texts = [(await chat.reply())["text"] for _ in range(2)]
     assert texts == ["You said: first", "You said: second"]
-    assert await gateway.stores.pending.conversations() == []
+    await gateway.engine.idle()
+    assert await gateway.stores.journal.conversations() == []
 
 
 async def test_message_sent_just_after_recovery_waits_behind_the_kept_ones(
         open_chat: Any, gateway: Gateway) -> None:
-    gateway.engine.settings  # the retry loop runs every 0.2 s; we beat it by sending at once
     gateway.rasa.down = True
     chat = await open_chat()
     await chat.hello()
@@ -48,10 +47,38 @@ async def test_agent_keyword_opens_a_case_even_when_rasa_is_down(
     await chat.say("agent")
     reply = await chat.reply()
     assert "support team" in reply["text"]
-    case_ids = await gateway.stores.cases.queued()
-    assert len(case_ids) == 1
-    case = await gateway.stores.cases.get(case_ids[0])
-    assert case["trigger"]["kind"] == "backend_unavailable"
-    assert [line["text"] for line in case["package"]["transcript"] if line["role"] == "customer"][:2] == [
-        "my parcel is lost", "agent"]
-    await asyncio.sleep(0)
+    [case] = await gateway.stores.cases.waiting()
+    assert case.trigger["kind"] == "backend_unavailable"
+    assert [line["text"] for line in case.package["transcript"]
+            if line["role"] == "customer"][:2] == ["my parcel is lost", "agent"]
+
+
+async def test_the_kept_message_goes_to_the_person_once_a_case_is_open(
+        open_chat: Any, gateway: Gateway) -> None:
+    gateway.rasa.down = True
+    chat = await open_chat()
+    await chat.hello()
+    await chat.say("my parcel is lost")
+    await chat.reply()
+    await chat.say("agent")
+    await chat.reply()
+    gateway.rasa.down = False
+    await gateway.engine.drainer.sweep_once()
+    await gateway.engine.idle()
+    assert gateway.rasa.received == []  # never answered by the bot: a person has it
+    assert await gateway.stores.journal.conversations() == []
+
+
+async def test_the_pause_reaches_rasa_once_it_is_back(open_chat: Any, gateway: Gateway) -> None:
+    gateway.rasa.down = True
+    chat = await open_chat()
+    await chat.hello()
+    await chat.say("agent")
+    await chat.reply()
+    cid = next(iter(gateway.rasa.trackers), None) or (await gateway.stores.cases.waiting())[
+        0].conversation_id
+    assert gateway.rasa.tracker_events_of(cid) == []
+    gateway.rasa.down = False
+    await gateway.engine.drainer.sweep_once()
+    await gateway.engine.idle()
+    assert gateway.rasa.tracker_events_of(cid) == ["pause"]

@@ -40,12 +40,12 @@ async def test_typing_indicator_is_shown_while_the_bot_works(open_chat: Any, gat
 async def test_resent_message_id_is_answered_once(open_chat: Any, gateway: Gateway) -> None:
     chat = await open_chat()
     await chat.hello()
-    await chat.say("only once", msg_id="m-1")
+    assert (await chat.send("only once", msg_id="m-1"))["duplicate"] is False
     await chat.reply()
-    await chat.say("only once", msg_id="m-1")
-    assert (await chat.next("ack"))["duplicate"] is True
-    assert await chat.silence(0.5) == []
+    assert (await chat.send("only once", msg_id="m-1"))["duplicate"] is True
+    await gateway.engine.idle()
     assert gateway.rasa.texts() == ["only once"]
+    assert chat.kept() == []
 
 
 async def test_reload_resumes_the_conversation_with_history(open_chat: Any) -> None:

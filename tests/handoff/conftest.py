@@ -3,16 +3,16 @@ each pointed at its local fake platform API and driven through the real platform
 Rasa whose handoff intent behaves like the action server; and agents signed in to the web console.
 
 The handoff itself travels the production path: the customer asks for a person, the gateway sends
-"/human_handoff" to Rasa, and ActionServerRasa does what action_handoff_to_human does: it builds the
-context package (actions.handoff_package.build_package) from the tracker events it recorded, POSTs
-it to the gateway's /handoff/v1/cases with the shared secret, and utters the receipt's
-customer_message, which the gateway delivers on the customer's own channel."""
+"/human_handoff" to Rasa, and the fake Rasa (tests/fakes/rasa.py) does what
+action_handoff_to_human does, inside the conversation's lock: it builds the context package from
+the tracker events it recorded, POSTs it to the gateway's /handoff/v1/cases with the shared secret
+(production HandoffClient), pauses the tracker and utters the receipt's customer_message, which
+the gateway delivers on the customer's own channel."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
@@ -21,23 +21,29 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from actions.handoff_package import build_package
-from bot.app import DESK_KEY, ENGINE_KEY, create_app
+from bot.app import DESK_KEY, ENGINE_KEY
 from bot.cases import CaseDesk
 from bot.engine import ConversationEngine
-from bot.settings import Settings
+from bot.state import Case
 from bot.stores import Stores, memory_stores
 from inbox.agents import hash_password
 from tests.console.conftest import AgentSocket
-from tests.serving import start_app
 from tests.conftest import Serve
+from tests.gateways import start_gateway
 from tests.fakes import slack_api, telegram_api
 from tests.fakes.rasa import FakeRasa
+
+
+def intent_of(text: str) -> str:
+    if text == "/human_handoff":
+        return "human_handoff"
+    if "parcel" in text or "order" in text:
+        return "order_status"
+    return "inform"
 from tests.fakes.slack_api import FakeSlackApi, SlackSender
 from tests.fakes.telegram_api import FakeTelegramAPI, Updates
 from tests.fakes.twilio_api import FakeTwilio
 
-HANDOFF_SECRET = "handoff-scenarios-secret"
 TELEGRAM_SECRET = "handoff-telegram-webhook-secret_01"
 TELEGRAM_CHAT = 4242
 SMS_NUMBER = "+447700900123"
@@ -62,72 +68,10 @@ async def eventually(check: Callable[[], T], *, timeout: float = 5.0, what: str 
         await asyncio.sleep(0.01)
 
 
-# --- Rasa, with the handoff action behind its handoff intent ---------------------------------
-def intent_of(text: str) -> str:
-    if text == "/human_handoff":
-        return "human_handoff"
-    if "parcel" in text or "order" in text:
-        return "order_status"
-    return "inform"
-
-
-@dataclass
-class ActionServerRasa(FakeRasa):
-    """FakeRasa that keeps a tracker per conversation and answers the handoff intent as
-    action_handoff_to_human does (see the module docstring)."""
-
-    gateway_url: str | None = None
-    secret: str = HANDOFF_SECRET
-    trackers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    receipts: list[dict[str, Any]] = field(default_factory=list)
-    packages: list[dict[str, Any]] = field(default_factory=list)
-
-    async def _webhook(self, request: web.Request) -> web.Response:
-        if self.down:
-            return web.Response(status=503)
-        body = await request.json()
-        self.received.append(body)
-        sender, text = body["sender"], body["message"]
-        tracker = self.trackers.setdefault(sender, [])
-        tracker.append({"event": "user", "text": text, "timestamp": time.time(),
-                        "parse_data": {"intent": {"name": intent_of(text), "confidence": 0.95}}})
-        if text == "/human_handoff":
-            replies = [{"text": await self._hand_off(sender, body.get("metadata") or {})}]
-        else:
-            replies = self.replies(text)
-        for reply in replies:
-            tracker.append({"event": "bot", "text": reply.get("text"), "timestamp": time.time()})
-        return web.json_response([{"recipient_id": sender, **r} for r in replies])
-
-    async def _hand_off(self, sender: str, metadata: dict[str, Any]) -> str:
-        assert self.gateway_url, "ActionServerRasa.gateway_url is not set"
-        package = build_package(
-            conversation_id=sender, channel=str(metadata.get("channel")),
-            customer_id=str(metadata.get("customer_id") or sender),
-            events=list(self.trackers[sender]), slots={}, steps_tried=[],
-            trigger_kind="customer_request", trigger_detail="customer asked for a person")
-        self.packages.append(package)
-        async with aiohttp.ClientSession() as http:
-            async with http.post(f"{self.gateway_url}/handoff/v1/cases", json=package,
-                                 headers={"Authorization": f"Bearer {self.secret}"}) as resp:
-                receipt = await resp.json()
-                assert resp.status == 201, receipt
-        self.receipts.append(receipt)
-        return str(receipt["customer_message"])
-
-    def texts_of(self, conversation_id: str) -> list[str]:
-        return [r["message"] for r in self.received if r["sender"] == conversation_id]
-
-    def tracker_events_of(self, conversation_id: str) -> list[str]:
-        """The pause/resume events the gateway appended to this conversation's tracker."""
-        return [e["event"] for cid, e in self.tracker_events
-                if cid == conversation_id and isinstance(e, dict)]
-
-
 # --- the gateway ------------------------------------------------------------------------------
 @dataclass
 class Fakes:
-    rasa: ActionServerRasa
+    rasa: FakeRasa
     rasa_url: str
     slack: FakeSlackApi
     slack_url: str
@@ -150,7 +94,7 @@ class Fakes:
 
 @pytest.fixture
 async def fakes(serve: Serve) -> Fakes:
-    rasa, slack = ActionServerRasa(), FakeSlackApi()
+    rasa, slack = FakeRasa(intent_of=intent_of), FakeSlackApi()
     telegram, twilio = FakeTelegramAPI(), FakeTwilio()
     return Fakes(rasa=rasa, rasa_url=await serve(rasa.app()),
                  slack=slack, slack_url=f"{await serve(slack.app())}/api/",
@@ -168,7 +112,7 @@ class Gateway:
     shutdown: Callable[[], Awaitable[None]]
 
     @property
-    def rasa(self) -> ActionServerRasa:
+    def rasa(self) -> FakeRasa:
         return self.fakes.rasa
 
     @property
@@ -199,13 +143,12 @@ async def make_gateway(fakes: Fakes, http: aiohttp.ClientSession
 
     async def make(*, stores: Stores | None = None, **settings: Any) -> Gateway:
         stores = stores or memory_stores()
-        config = Settings(rasa_url=fakes.rasa_url, handoff_secret=HANDOFF_SECRET,
-                          rasa_timeout_s=5.0, pending_retry_interval_s=3600.0, **settings)
-        app = create_app(config, stores=stores, env=fakes.env())
-        url, shutdown = await start_app(app)
-        shutdowns.append(shutdown)
-        fakes.rasa.gateway_url = url
-        return Gateway(url=url, app=app, stores=stores, fakes=fakes, http=http, shutdown=shutdown)
+        settings.setdefault("pending_retry_interval_s", 3600.0)
+        running = await start_gateway(fakes.rasa, fakes.rasa_url, stores=stores,
+                                      env=fakes.env(), **settings)
+        shutdowns.append(running.stop)
+        return Gateway(url=running.url, app=running.app, stores=stores, fakes=fakes, http=http,
+                       shutdown=running.stop)
 
     yield make
     for shutdown in reversed(shutdowns):
@@ -388,7 +331,7 @@ async def make_customer(make_gateway: MakeGateway) -> AsyncIterator[MakeCustomer
         await customer.disconnect()
 
 
-async def hand_off(customer: Customer) -> dict[str, Any]:
+async def hand_off(customer: Customer) -> Case:
     """The customer asks for a person; returns the case the action server opened (what the
     customer was told is `customer.last`)."""
     await customer.say("agent")

@@ -6,6 +6,8 @@ agent hands back and the bot answers again. Rasa's tracker is paused and resumed
 
 from __future__ import annotations
 
+from bot.state import CaseStatus
+
 import pytest
 
 from tests.handoff.conftest import (ANA, CHANNELS, Customer, Gateway, MakeAgent, MakeCustomer,
@@ -28,14 +30,16 @@ async def test_a_handoff_round_trip_on_the_customers_own_channel(
 
     # The customer asks for a person: the action server posts the package, the customer is told.
     case = await hand_off(customer)
-    case_id = case["case_id"]
+    case_id = case.case_id
     queued = customer.last
     assert f"case {case_id}" in queued.text and "number 1 in the queue" in queued.text
     assert "never mind" in queued.text
-    assert case["status"] == "queued" and case["channel"] == channel
-    [receipt] = gateway.rasa.receipts
-    assert receipt["case_id"] == case_id and receipt["customer_message"] == queued.text
-    assert gateway.rasa.tracker_events_of(cid) == ["pause"]
+    assert case.status is CaseStatus.QUEUED and case.channel == channel
+    [call] = gateway.rasa.handoff_calls  # once, answered well within its 5 s timeout
+    assert call.error is None and call.seconds < 1.0
+    assert call.receipt["case_id"] == case_id and call.receipt["customer_message"] == queued.text
+    assert gateway.rasa.tracker_events_of(cid) == []  # the action paused it (ConversationPaused)
+    assert cid in gateway.rasa.paused
 
     # While queued, what the customer adds goes to the case, with an honest acknowledgement.
     asked = len(gateway.rasa.received)
@@ -91,9 +95,9 @@ async def test_a_handoff_round_trip_on_the_customers_own_channel(
     await customer.say("how much is shipping")
     await customer.expect("You said: how much is shipping")
     assert gateway.rasa.texts_of(cid)[-1] == "how much is shipping"
-    assert gateway.rasa.tracker_events_of(cid) == ["pause", "resume"]
+    assert gateway.rasa.tracker_events_of(cid) == ["resume"]
     assert await gateway.desk.open_case_of(cid) is None
-    assert (await gateway.stores.cases.get(case_id))["agent"] == ANA
+    assert (await gateway.stores.cases.get(case_id)).agent == ANA
 
     # No other platform was sent anything: everything went through the customer's own channel.
     platform_sends = {"slack": gateway.fakes.slack.posts(), "sms": gateway.fakes.twilio.sent,
@@ -109,8 +113,8 @@ async def test_an_agents_reply_is_labelled_on_platform_channels(
     customer = await make_customer(gateway, channel)
     case = await hand_off(customer)
     agent = await make_agent(gateway)
-    await agent.act(case["case_id"], "claim")
-    await agent.act(case["case_id"], "reply", {"text": REPLY})
+    await agent.act(case.case_id, "claim")
+    await agent.act(case.case_id, "reply", {"text": REPLY})
     reply = await customer.expect(REPLY)
     label = reply.text[:reply.text.index(REPLY)].lower()
     assert "agent" in label or "support" in label or "ana" in label

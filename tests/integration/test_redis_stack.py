@@ -43,8 +43,9 @@ async def test_conversation_state_lives_in_redis(redis_stack: tuple[Stack, str])
     keys = set(client.keys("*"))
     assert any(k.startswith(prefix + "transcript:web:") for k in keys), keys
     assert any(k.startswith(prefix + "session:") for k in keys), keys
-    # Rasa's RedisTrackerStore, selected by RASA_TRACKER_STORE=redis in endpoints.yml.
-    assert any(k.startswith("helpdesk:tracker:web:") for k in keys), keys
+    # The project's tracker store on Redis, selected by RASA_TRACKER_STORE=redis.
+    assert any(k.startswith("helpdesk:tracker:events:web:") for k in keys), keys
+    assert any(k.startswith(prefix + "journal:") for k in keys), keys
 
 
 async def test_a_reload_resumes_from_redis_after_a_gateway_restart(

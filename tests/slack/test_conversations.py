@@ -28,7 +28,7 @@ async def test_every_dm_message_belongs_to_one_conversation(gateway: SlackGatewa
     await gateway.slack.wait_for_posts(2)
     assert {r["sender"] for r in gateway.rasa.received} == {f"slack:{TEAM}:{DM_CHANNEL}:dm"}
     state = await gateway.stores.conversations.get(f"slack:{TEAM}:{DM_CHANNEL}:dm")
-    assert state["channel"] == "slack" and state["customer_id"] == CUSTOMER
+    assert state.channel == "slack" and state.customer_id == CUSTOMER
 
 
 async def test_a_message_in_a_listened_channel_is_answered_in_its_thread(

@@ -13,22 +13,21 @@ import pytest
 from aiohttp import web
 
 from actions.handoff_package import build_package
-from bot.app import DESK_KEY, ENGINE_KEY, create_app
+from bot.app import DESK_KEY, ENGINE_KEY
 from bot.cases import CaseDesk
 from bot.engine import ConversationEngine
-from bot.settings import Settings
+from bot.state import Case as StoredCase
 from bot.stores import Stores, memory_stores
 from channels import slack
 from inbox import slack_inbox
 from inbox.slack_inbox import SLACK_INBOX_KEY, SlackInbox
 from tests.chat_client import ChatClient
-from tests.serving import start_app
 from tests.conftest import Serve
 from tests.fakes.rasa import FakeRasa
+from tests.gateways import HANDOFF_SECRET, start_gateway
 from tests.fakes.slack_api import (SIGNING_SECRET, TOKEN, ApiCall, FakeSlackApi, Signature,
                                    SlackSender, channel_message)
 
-HANDOFF_SECRET = "test-handoff-secret"
 INBOX = "CINBOX"
 AGENT = "UAGENT1"
 AGENT_2 = "UAGENT2"
@@ -160,7 +159,7 @@ class InboxGateway:
                 await asyncio.sleep(0.01)
         await asyncio.wait_for(poll(), timeout_s)
 
-    async def status(self, case: Case) -> dict[str, Any]:
+    async def status(self, case: Case) -> StoredCase:
         found = await self.stores.cases.get(case.case_id)
         assert found is not None
         return found
@@ -202,11 +201,11 @@ async def make_gateway(http: aiohttp.ClientSession, fake_rasa: tuple[FakeRasa, s
     async def make(stores: Stores | None = None, *, agent_hours: str = "always",
                    presence_required: bool = False, **env: str) -> InboxGateway:
         stores = stores or memory_stores()
-        settings = Settings(rasa_url=fake_rasa[1], handoff_secret=HANDOFF_SECRET,
-                            pending_retry_interval_s=0.2, agent_hours=agent_hours,
-                            agent_presence_required=presence_required)
-        app = create_app(settings, stores=stores, env=inbox_env(fake_slack[1], **env))
-        url, shutdown = await start_app(app)
+        running = await start_gateway(fake_rasa[0], fake_rasa[1], stores=stores,
+                                      env=inbox_env(fake_slack[1], **env),
+                                      agent_hours=agent_hours,
+                                      agent_presence_required=presence_required)
+        app, url, shutdown = running.app, running.url, running.stop
 
         gateway = InboxGateway(url=url, app=app, engine=app[ENGINE_KEY], desk=app[DESK_KEY],
                                inbox=app[SLACK_INBOX_KEY], stores=stores, rasa=fake_rasa[0],

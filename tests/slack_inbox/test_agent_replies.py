@@ -3,6 +3,8 @@ waiting case is claimed for them first. Replies the case does not allow are refu
 
 from __future__ import annotations
 
+from bot.state import CaseStatus
+
 from tests.slack_inbox.conftest import AGENT, AGENT_2, Case, InboxGateway, messages_until
 
 
@@ -13,7 +15,7 @@ async def test_a_thread_reply_reaches_the_web_chat_customer(gateway: InboxGatewa
     assert joined["role"] == "system" and "joined the chat" in joined["text"]
     assert reply["text"] == "Hi, this is Sam from support. Let me check A-1001."
     stored = await gateway.status(case)
-    assert (stored["status"], stored["agent"]) == ("active", f"slack:{AGENT}")
+    assert (stored.status, stored.agent) == (CaseStatus.ACTIVE, f"slack:{AGENT}")
     transcript = await gateway.stores.transcripts.recent(case.conversation_id, limit=10)
     assert ("agent", reply["text"]) in [(e["role"], e["text"]) for e in transcript]
     await gateway.settle()
@@ -77,14 +79,14 @@ async def test_files_are_not_forwarded_and_the_agent_is_told(gateway: InboxGatew
                         files=[{"id": "F1", "mimetype": "image/png", "permalink": "https://x"}])
     [told] = await gateway.slack.wait_for("chat.postEphemeral", 1)
     assert told.body["text"] == "Files are not forwarded to the customer; only text is."
-    assert (await gateway.status(case))["status"] == "queued"
+    assert (await gateway.status(case)).status is CaseStatus.QUEUED
 
 
 async def test_the_bots_own_posts_in_the_thread_are_ignored(gateway: InboxGateway,
                                                             case: Case) -> None:
-    await case.chat.say("hello?")
+    await case.chat.send("hello?")
     await gateway.until(lambda: len(gateway.thread(case)) == 1)
     await gateway.reply(case, "*Customer:* hello?", user="UBOT", bot_id="BBOT")
     await gateway.settle()
-    assert (await gateway.status(case))["status"] == "queued"
+    assert (await gateway.status(case)).status is CaseStatus.QUEUED
     assert gateway.slack.attempts("conversations.members") == []

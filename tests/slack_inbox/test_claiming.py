@@ -3,6 +3,8 @@ it; whoever comes second is told why nothing happened, in a message only they se
 
 from __future__ import annotations
 
+from bot.state import CaseStatus
+
 from tests.slack_inbox.conftest import AGENT, AGENT_2, INBOX, Case, InboxGateway, messages_until
 
 
@@ -20,7 +22,7 @@ async def test_claim_by_a_member_claims_the_case_and_updates_the_parent(
         gateway: InboxGateway, case: Case) -> None:
     assert await gateway.press(case.parent, "Claim", AGENT) == 200
     stored = await gateway.status(case)
-    assert (stored["status"], stored["agent"]) == ("active", f"slack:{AGENT}")
+    assert (stored.status, stored.agent) == (CaseStatus.ACTIVE, f"slack:{AGENT}")
     [update] = await gateway.slack.wait_for("chat.update", 1)
     assert (update.body["channel"], update.body["ts"]) == (INBOX, case.ts)
     assert f"Claimed by <@{AGENT}>" in status_line(update.body)
@@ -38,7 +40,7 @@ async def test_a_second_members_claim_is_refused_with_an_ephemeral_message(
     assert (told.body["channel"], told.body["user"]) == (INBOX, AGENT_2)
     assert told.body["text"] == (f"Case {case.case_id} is already claimed by <@{AGENT}>, so "
                                  "nothing was changed.")
-    assert (await gateway.status(case))["agent"] == f"slack:{AGENT}"
+    assert (await gateway.status(case)).agent == f"slack:{AGENT}"
 
 
 async def test_a_double_click_tells_the_agent_they_already_have_it(gateway: InboxGateway,
@@ -56,7 +58,7 @@ async def test_return_or_resolve_of_a_waiting_case_asks_to_claim_it_first(
     await gateway.press(case.parent, "Resolve", AGENT)
     [told] = await gateway.slack.wait_for("chat.postEphemeral", 1)
     assert "still waiting: claim it first" in told.body["text"]
-    assert (await gateway.status(case))["status"] == "queued"
+    assert (await gateway.status(case)).status is CaseStatus.QUEUED
 
 
 async def test_nobody_closes_a_case_a_colleague_has(gateway: InboxGateway, case: Case) -> None:
@@ -67,4 +69,4 @@ async def test_nobody_closes_a_case_a_colleague_has(gateway: InboxGateway, case:
     told = await gateway.slack.wait_for("chat.postEphemeral", 2)
     assert all(f"already claimed by <@{AGENT}>" in t.body["text"] for t in told)
     stored = await gateway.status(case)
-    assert (stored["status"], stored["agent"]) == ("active", f"slack:{AGENT}")
+    assert (stored.status, stored.agent) == (CaseStatus.ACTIVE, f"slack:{AGENT}")

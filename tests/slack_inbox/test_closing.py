@@ -4,6 +4,8 @@ who stops waiting cancels the case, and the parent says so."""
 
 from __future__ import annotations
 
+from bot.state import CaseStatus
+
 from tests.fakes.slack_api import ApiCall
 from tests.slack_inbox.conftest import AGENT, Case, InboxGateway, messages_until
 
@@ -31,7 +33,7 @@ async def test_return_to_bot_gives_the_conversation_back_to_the_assistant(
     assert await gateway.press(update, "Return to bot", AGENT) == 200
     [back] = await messages_until(case.chat, "system")
     assert "back with the automated assistant" in back["text"]
-    assert (await gateway.status(case))["status"] == "returned"
+    assert (await gateway.status(case)).status is CaseStatus.RETURNED
     await gateway.settle()
     assert f"Returned to the bot* by <@{AGENT}>" in status_line(gateway, case)
     assert not has_buttons(gateway, case)
@@ -61,7 +63,7 @@ async def test_resolve_asks_the_customer_for_a_rating(gateway: InboxGateway, cas
 
 async def test_a_customer_who_stops_waiting_cancels_the_case(gateway: InboxGateway,
                                                              case: Case) -> None:
-    await case.chat.say("never mind")
+    await case.chat.send("never mind")
     [told] = await messages_until(case.chat, "system")
     assert "cancelled the request" in told["text"]
     await gateway.settle()

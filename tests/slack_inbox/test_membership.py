@@ -3,6 +3,8 @@ else is told so in an ephemeral message, and nothing happens to the case."""
 
 from __future__ import annotations
 
+from bot.state import CaseStatus
+
 import pytest
 
 from tests.fakes.slack_api import channel_message
@@ -18,7 +20,7 @@ async def test_a_non_members_claim_is_refused(gateway: InboxGateway, case: Case)
     assert (told.body["channel"], told.body["user"]) == (INBOX, OUTSIDER)
     assert told.body["text"].startswith(REFUSAL)
     await gateway.settle()
-    assert (await gateway.status(case))["status"] == "queued"
+    assert (await gateway.status(case)).status is CaseStatus.QUEUED
     assert gateway.slack.updates() == []
     assert await case.chat.silence(0.3) == []
 
@@ -30,7 +32,7 @@ async def test_a_non_members_thread_reply_is_refused(gateway: InboxGateway, case
     assert told.body["text"] == f"{REFUSAL}, so your message was not sent."
     await gateway.settle()
     assert await case.chat.silence(0.3) == []  # the customer heard nothing
-    assert (await gateway.status(case))["status"] == "queued"
+    assert (await gateway.status(case)).status is CaseStatus.QUEUED
 
 
 async def test_membership_is_cached_and_refreshed_when_it_changes(gateway: InboxGateway,
@@ -43,7 +45,7 @@ async def test_membership_is_cached_and_refreshed_when_it_changes(gateway: Inbox
     await gateway.events.send({"type": "member_joined_channel", "channel": INBOX,
                                "user": OUTSIDER, "channel_type": "C", "team": "T0001"})
     assert await gateway.press(case.parent, "Claim", OUTSIDER) == 200
-    assert (await gateway.status(case))["agent"] == f"slack:{OUTSIDER}"
+    assert (await gateway.status(case)).agent == f"slack:{OUTSIDER}"
     assert len(gateway.slack.attempts("conversations.members")) == 2
 
 
@@ -53,7 +55,7 @@ async def test_every_page_of_members_counts(make_gateway: MakeGateway) -> None:
     gateway.slack.members[INBOX] = ["UBOT", "U1", "U2", "U3", AGENT]
     case = await gateway.open_case()
     await gateway.press(case.parent, "Claim", AGENT)
-    assert (await gateway.status(case))["agent"] == f"slack:{AGENT}"
+    assert (await gateway.status(case)).agent == f"slack:{AGENT}"
     assert len(gateway.slack.attempts("conversations.members")) == 3
 
 
@@ -63,7 +65,7 @@ async def test_when_membership_cannot_be_checked_nothing_happens(gateway: InboxG
     await gateway.press(case.parent, "Claim", AGENT)
     [told] = await gateway.slack.wait_for("chat.postEphemeral", 1)
     assert "could not check who may act on cases" in told.body["text"]
-    assert (await gateway.status(case))["status"] == "queued"
+    assert (await gateway.status(case)).status is CaseStatus.QUEUED
 
 
 async def test_a_refusal_slack_cannot_show_in_the_channel_goes_to_a_dm(gateway: InboxGateway,

@@ -11,8 +11,8 @@ CONSOLE_AGENT = "ana.lopez@northwind.example"
 
 async def test_customer_messages_are_mirrored_into_the_thread(gateway: InboxGateway,
                                                              case: Case) -> None:
-    await case.chat.say("my parcel never arrived")
-    await case.chat.say("it was a birthday present")
+    await case.chat.send("my parcel never arrived")
+    await case.chat.send("it was a birthday present")
     await gateway.until(lambda: len(gateway.thread(case)) == 2)
     assert gateway.thread(case) == ["*Customer:* my parcel never arrived",
                                     "*Customer:* it was a birthday present"]
@@ -23,7 +23,7 @@ async def test_customer_messages_are_mirrored_into_the_thread(gateway: InboxGate
 
 async def test_mirrored_text_is_redacted_and_cannot_ping_anyone(gateway: InboxGateway,
                                                                 case: Case) -> None:
-    await case.chat.say("<!channel> my card is 4111 1111 1111 1111")
+    await case.chat.send("<!channel> my card is 4111 1111 1111 1111")
     await gateway.until(lambda: len(gateway.thread(case)) == 1)
     [mirrored] = gateway.thread(case)
     assert mirrored == "*Customer:* &lt;!channel&gt; my card is [card ****1111]"
@@ -45,7 +45,7 @@ async def test_a_slack_agents_reply_is_not_echoed_into_the_thread(gateway: Inbox
                                                                   case: Case) -> None:
     await gateway.reply(case, "Hello, I can help.")
     await messages_until(case.chat, "agent")
-    await case.chat.say("thanks!")
+    await case.chat.send("thanks!")
     await gateway.until(lambda: len(gateway.thread(case)) == 1)
     await gateway.settle()
     assert gateway.thread(case) == ["*Customer:* thanks!"]

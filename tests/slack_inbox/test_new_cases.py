@@ -3,6 +3,13 @@ the buttons Claim, Return to bot and Resolve; its ts is kept in the case state."
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from bot.state import CLOSED, CaseStatus
+from bot.state import Case as StoredCase
+
 from inbox.slack_inbox import render_case
 from tests.slack_inbox.conftest import (HANDOFF_SECRET, INBOX, Case, InboxGateway, MakeGateway,
                                         a_package)
@@ -58,7 +65,7 @@ async def test_the_parent_has_claim_return_and_resolve_buttons(gateway: InboxGat
 
 
 async def test_the_parent_ts_is_kept_in_the_case_state(gateway: InboxGateway, case: Case) -> None:
-    assert (await gateway.status(case))["slack_ts"] == case.ts
+    assert (await gateway.status(case)).slack_ts == case.ts
 
 
 async def test_each_case_gets_one_parent_even_if_handed_off_twice(gateway: InboxGateway,
@@ -77,34 +84,38 @@ async def test_the_inbox_counts_as_an_agent_online(make_gateway: MakeGateway) ->
     gateway = await make_gateway(presence_required=True)
     assert gateway.desk.availability.online == {"slack-inbox": 1}
     case = await gateway.open_case()
-    assert (await gateway.status(case))["status"] == "queued"  # not a follow-up
+    assert (await gateway.status(case)).status is CaseStatus.QUEUED  # not a follow-up
     await gateway.stop()
     assert gateway.desk.availability.online == {}
 
 
+def a_case(status: CaseStatus = CaseStatus.QUEUED, *, channel: str = "web",
+           trigger: dict[str, Any] | None = None, package: dict[str, Any] | None = None,
+           agent: str | None = None) -> StoredCase:
+    return StoredCase(case_id="C-1", conversation_id=f"{channel}:1", channel=channel,
+                      customer_id="1", trigger=trigger or {"kind": "rule"},
+                      package=package or {}, opened_at=1.0, status=status, agent=agent)
+
+
 def test_customer_text_in_the_context_cannot_ping_anyone() -> None:
-    case = {"case_id": "C-1", "channel": "web", "status": "queued",
-            "trigger": {"kind": "complaint", "detail": "<!channel> help"},
-            "package": {"summary": {"wants": "<@U123>", "bot_did": "a & b", "stopped_at": "x"},
-                        "customer": {"id": "web:1"}, "slots": {}, "intents": [],
-                        "sentiment": {}, "steps_tried": []}}
+    case = a_case(trigger={"kind": "complaint", "detail": "<!channel> help"},
+                  package={"summary": {"wants": "<@U123>", "bot_did": "a & b", "stopped_at": "x"},
+                           "customer": {"id": "web:1"}, "slots": {}, "intents": [],
+                           "sentiment": {}, "steps_tried": []})
     _, blocks = render_case(case)
     body = texts(blocks)
     assert "&lt;!channel&gt;" in body and "&lt;@U123&gt;" in body and "a &amp; b" in body
     assert "<!channel>" not in body
 
 
-def test_closed_cases_have_no_buttons() -> None:
-    for status in ("returned", "resolved", "cancelled"):
-        case = {"case_id": "C-1", "channel": "web", "status": status, "agent": "slack:U1",
-                "trigger": {"kind": "rule"}, "package": {}}
-        _, blocks = render_case(case)
-        assert [b["type"] for b in blocks] == ["header", "section", "section", "context"]
+@pytest.mark.parametrize("status", sorted(CLOSED))
+def test_closed_cases_have_no_buttons(status: CaseStatus) -> None:
+    _, blocks = render_case(a_case(status, agent="slack:U1"))
+    assert [b["type"] for b in blocks] == ["header", "section", "section", "context"]
 
 
 def test_a_phone_number_as_customer_id_is_masked() -> None:
-    case = {"case_id": "C-1", "channel": "sms", "status": "queued", "trigger": {"kind": "rule"},
-            "package": {"customer": {"id": "+15550100001"}}}
+    case = a_case(channel="sms", package={"customer": {"id": "+15550100001"}})
     _, blocks = render_case(case)
     assert "*Customer*\n[phone ***0001]" in texts(blocks)
     assert "+15550100001" not in str(blocks)

@@ -12,7 +12,7 @@ async def test_a_thread_reply_after_a_restart_still_reaches_the_customer(
         make_gateway: MakeGateway, redis_prefix: str) -> None:
     before = await make_gateway(redis_stores(REDIS_URL, prefix=redis_prefix))
     case = await before.open_case()
-    await case.chat.say("are you there?")
+    await case.chat.send("are you there?")
     await before.until(lambda: len(before.thread(case)) == 1)
     await before.settle()
     await before.stop()
@@ -35,6 +35,6 @@ async def test_buttons_work_on_another_instance(make_gateway: MakeGateway,
                      for _ in range(2)]
     case = await first.open_case()
     assert await second.press(case.parent, "Claim", AGENT) == 200
-    assert (await first.status(case))["agent"] == f"slack:{AGENT}"
+    assert (await first.status(case)).agent == f"slack:{AGENT}"
     await second.settle()
     assert [u["ts"] for u in second.slack.updates()] == [case.ts]

@@ -3,6 +3,8 @@ valid, fresh signature they are refused (HTTP 401) and nothing happens to the ca
 
 from __future__ import annotations
 
+from bot.state import CaseStatus
+
 import pytest
 
 from tests.fakes.slack_api import Signature
@@ -16,7 +18,7 @@ async def test_an_unsigned_button_press_is_refused(gateway: InboxGateway, case: 
                                                    signature: Signature) -> None:
     assert await gateway.press(case.parent, "Claim", AGENT, signature=signature) == 401
     await gateway.settle()
-    assert (await gateway.status(case))["status"] == "queued"
+    assert (await gateway.status(case)).status is CaseStatus.QUEUED
     assert gateway.slack.updates() == [] and gateway.slack.ephemerals() == []
 
 
@@ -25,6 +27,6 @@ async def test_an_unsigned_thread_reply_is_refused(gateway: InboxGateway, case: 
                                                    signature: Signature) -> None:
     await gateway.reply(case, "forged", signature=signature)
     await gateway.settle()
-    assert (await gateway.status(case))["status"] == "queued"
+    assert (await gateway.status(case)).status is CaseStatus.QUEUED
     assert await case.chat.silence(0.3) == []
     assert gateway.slack.attempts("conversations.members") == []

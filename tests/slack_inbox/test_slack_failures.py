@@ -4,6 +4,8 @@ anything that still fails is logged."""
 
 from __future__ import annotations
 
+from bot.state import CaseStatus
+
 import logging
 
 import pytest
@@ -16,7 +18,7 @@ async def test_a_rate_limited_post_is_retried(gateway: InboxGateway) -> None:
     gateway.slack.fail("chat.postMessage", status=429, error="ratelimited", retry_after="0")
     case = await gateway.open_case()
     assert [c.status for c in gateway.slack.attempts("chat.postMessage")] == [429, 200]
-    assert (await gateway.status(case))["slack_ts"] == case.ts
+    assert (await gateway.status(case)).slack_ts == case.ts
 
 
 async def test_when_slack_is_down_the_customer_flow_goes_on_and_the_case_shows_up_later(
@@ -53,7 +55,7 @@ async def test_a_failed_parent_update_is_logged_and_the_case_still_moves(
     assert await gateway.press(case.parent, "Claim", AGENT) == 200
     await messages_until(case.chat, "system")
     await gateway.settle()
-    assert (await gateway.status(case))["status"] == "active"
+    assert (await gateway.status(case)).status is CaseStatus.ACTIVE
     assert f"claimed of case {case.case_id} not shown in Slack" in caplog.text
     await gateway.reply(case, "still works")
     [reply] = await messages_until(case.chat, "agent")

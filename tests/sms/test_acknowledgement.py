@@ -23,7 +23,7 @@ async def test_the_conversation_is_keyed_by_the_senders_number(sms: SmsGateway) 
     await sms.twilio.wait_for_sent(1)
     await sms.settle()
     state = await sms.stores.conversations.get(f"sms:{CUSTOMER}")
-    assert (state["channel"], state["customer_id"]) == ("sms", CUSTOMER)
+    assert (state.channel, state.customer_id) == ("sms", CUSTOMER)
     assert sms.rasa.received[0]["sender"] == f"sms:{CUSTOMER}"
     assert sms.rasa.received[0]["metadata"]["customer_id"] == CUSTOMER
 

@@ -5,6 +5,8 @@ on another gateway instance. STOP is not confirmed by us (Twilio confirms it on 
 
 from __future__ import annotations
 
+from channels.sms import OPTED_OUT
+
 import logging
 
 import pytest
@@ -29,7 +31,7 @@ async def test_stop_and_its_synonyms_opt_the_number_out_silently(sms: SmsGateway
     assert twiml_messages(body) == []
     await sms.settle()
     assert sms.rasa.received == [] and sms.twilio.attempts == []
-    assert (await sms.stores.conversations.get(CONVERSATION))["sms_opted_out"] is True
+    assert (await sms.stores.conversations.get(CONVERSATION)).channel_data[OPTED_OUT] is True
 
 
 async def test_an_opted_out_number_gets_no_answer(sms: SmsGateway) -> None:
@@ -96,7 +98,7 @@ async def test_a_retried_help_is_answered_once(sms: SmsGateway) -> None:
 async def test_twilio_advanced_opt_out_keywords_are_honoured(sms: SmsGateway) -> None:
     # A custom or translated keyword: Twilio tells us its kind in OptOutType.
     await sms.text("ARRET", extra={"OptOutType": "STOP"})
-    assert (await sms.stores.conversations.get(CONVERSATION))["sms_opted_out"] is True
+    assert (await sms.stores.conversations.get(CONVERSATION)).channel_data[OPTED_OUT] is True
     await sms.settle()
     assert sms.rasa.received == []
 
@@ -118,7 +120,7 @@ async def test_twilio_refusing_an_unsubscribed_number_opts_it_out(
     await sms.twilio.wait_for_attempts(1)
     await sms.settle()
     assert len(sms.twilio.attempts) == 1  # permanent: not retried
-    assert (await sms.stores.conversations.get(CONVERSATION))["sms_opted_out"] is True
+    assert (await sms.stores.conversations.get(CONVERSATION)).channel_data[OPTED_OUT] is True
     assert "21610" in caplog.text
     await sms.text("still there?")
     await sms.settle()

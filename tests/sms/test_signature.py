@@ -67,7 +67,7 @@ async def test_unsigned_or_forged_requests_are_refused_and_not_processed(
     await sms.settle()
     assert sms.rasa.received == []
     assert sms.twilio.attempts == []
-    assert await sms.stores.conversations.get(f"sms:{CUSTOMER}") == {}
+    assert not await sms.stores.conversations.exists(f"sms:{CUSTOMER}")
 
 
 async def test_a_replayed_request_is_acknowledged_but_answered_once(sms: SmsGateway) -> None:

@@ -1,0 +1,60 @@
+"""Erasing a customer's data when they ask (the account-deletion flow, after they proved who they
+are): the conversation's state, transcript, web chat sessions, handoff cases and Rasa's tracker.
+
+It runs in the conversation's worker after the Rasa turn that asked for it, so no Rasa turn is
+running for the conversation: Rasa 3.6 has no API to delete a tracker (and appending events
+deletes nothing), so the tracker is deleted in the tracker store itself. The audit log records
+that an erasure happened, on which channel and when, never what was erased."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import Protocol
+
+from bot.cases import CaseDesk
+from bot.redaction import mask_id
+from bot.stores import Stores
+
+log = logging.getLogger(__name__)
+
+
+class TrackerEraser(Protocol):
+    async def delete(self, sender_id: str) -> int:
+        """Delete a conversation's tracker; returns how many events were deleted."""
+        ...
+
+
+class ChannelForgetter(Protocol):
+    async def forget(self, conversation_id: str) -> None:
+        """Drop live connections and anything the channel keeps for the conversation."""
+        ...
+
+
+class Erasure:
+    def __init__(self, stores: Stores, desk: CaseDesk, *, tracker: TrackerEraser | None,
+                 channels: dict[str, ChannelForgetter] | None = None) -> None:
+        self._stores = stores
+        self._desk = desk
+        self._tracker = tracker
+        self._channels = channels if channels is not None else {}
+
+    async def erase(self, conversation_id: str) -> None:
+        state = await self._stores.conversations.get(conversation_id)
+        cases = await self._stores.cases.delete_for(conversation_id)
+        await self._stores.transcripts.delete(conversation_id)
+        await self._stores.sessions.delete_for(conversation_id)
+        tracker_events = await self._tracker.delete(conversation_id) if self._tracker else 0
+        await self._stores.conversations.delete(conversation_id)
+        await self._desk.forget(cases)
+        channel = self._channels.get(state.channel or "")
+        if channel is not None:
+            await channel.forget(conversation_id)
+        await self._stores.audit.record({
+            "ts": time.time(), "agent": "customer", "action": "erasure",
+            "detail": {"erasure_id": secrets.token_hex(6), "channel": state.channel,
+                       "tracker": self._tracker is not None}})
+        log.info("erased the data of %s at the customer's request (%d case(s), tracker %s)",
+                 mask_id(conversation_id), len(cases),
+                 f"{tracker_events} event(s)" if self._tracker else "not configured")

@@ -1,0 +1,149 @@
+"""The project's one Rasa tracker store (endpoints.yml: type bot.rasa_tracker_store.
+HelpdeskTrackerStore), over SQL or Redis storage (bot/tracker_storage.py).
+
+What it adds to Rasa's own stores, and why one store instead of wrappers:
+- privacy: every event is redacted before it is stored (card numbers, passwords and one-time
+  codes removed; the whole answer to a secret question, such as a one-time code the deletion
+  flow asks for, replaced). Contacts stay while the conversation needs them and are masked once
+  its session is over or it has been idle for `contact_hours`; a conversation idle for
+  `retention_days` is deleted. `delete` erases a conversation (the gateway's erasure uses the
+  same storage);
+- cost: a save appends only the new events and a read fetches only the current session, each
+  one round trip (no read-merge-rewrite, no second retrieve for the event broker: new events
+  are streamed to it from the same diff).
+
+Rasa passes the endpoints.yml keys as keyword arguments (`url` arrives as `host`); values
+substituted from the environment arrive as strings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Iterable, Sequence
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.log_redaction import install as install_log_redaction
+from bot.redaction import redact_event, without_contacts
+from bot.tracker_storage import TrackerRetention, TrackerStorageConfig
+
+log = logging.getLogger(__name__)
+
+REQUESTED_SLOT = "requested_slot"
+SWEEP_INTERVAL_S = 600.0
+
+
+class HelpdeskTrackerStore(TrackerStore):
+    def __init__(self, domain: Domain | None = None, host: str | None = None,
+                 event_broker: EventBroker | None = None, *, backend: str = "sql",
+                 port: Any = 6379, db: Any = 0, password: str | None = None,
+                 key_prefix: str = "helpdesk", retention_days: Any = 30,
+                 contact_hours: Any = 24, secret_slots: Sequence[str] | str = (),
+                 **kwargs: Any) -> None:
+        super().__init__(domain, event_broker, **kwargs)
+        # Rasa's server imports this module before it logs anything about conversations.
+        install_log_redaction()
+        if not host:
+            raise ValueError("the tracker store needs a url (RASA_TRACKER_URL)")
+        config = TrackerStorageConfig(kind=str(backend).strip().lower(), url=host,
+                                      port=int(port or 6379), db=int(db or 0),
+                                      password=password or None,
+                                      key_prefix=str(key_prefix or "helpdesk"))
+        if config.kind not in ("sql", "redis"):
+            raise ValueError(f"tracker store backend must be sql or redis, not {backend!r}")
+        self._retention = TrackerRetention(retention_s=int(float(retention_days) * 86400),
+                                           contacts_s=int(float(contact_hours) * 3600))
+        self._storage = config.open(retention=self._retention)
+        if isinstance(secret_slots, str):
+            secret_slots = [s.strip() for s in secret_slots.split(",") if s.strip()]
+        self._secret_slots = frozenset(secret_slots)
+        self._adopted = False
+        self._last_sweep = 0.0
+        self._sweeping: asyncio.Task[None] | None = None
+
+    # --- Rasa's interface -------------------------------------------------------------------
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self._adopt_legacy_once()
+        sender_id = tracker.sender_id
+        stored = await self._storage.session_length(sender_id)
+        events = [e.as_dict() for e in tracker.events]
+        new = self.stored_forms(events, start=stored)
+        if not new:
+            return
+        await self._storage.append(sender_id, new)
+        if stored and any(e.get("event") == "session_started" for e in new):
+            # The session before this one is over: its contacts are no longer needed.
+            await self._storage.mask_contacts(sender_id, without_contacts)
+        if self.event_broker is not None:
+            for event in new:
+                self.event_broker.publish({"sender_id": sender_id, **event})
+        self._maybe_sweep()
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        await self._adopt_legacy_once()
+        return self._tracker(sender_id, await self._storage.session_events(sender_id))
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        await self._adopt_legacy_once()
+        return self._tracker(conversation_id, await self._storage.all_events(conversation_id))
+
+    async def keys(self) -> Iterable[str]:
+        return await self._storage.senders()
+
+    # --- ours -------------------------------------------------------------------------------
+    async def delete(self, sender_id: str) -> int:
+        return await self._storage.delete(sender_id)
+
+    def stored_forms(self, events: list[dict[str, Any]], *, start: int) -> list[dict[str, Any]]:
+        """events[start:] as they may be stored: a customer message answering a secret slot
+        (and that slot's value) is replaced entirely, everything else redacted."""
+        requested: Any = None
+        stored = []
+        for index, event in enumerate(events):
+            kind = event.get("event")
+            secret = False
+            if kind == "slot" and event.get("name") == REQUESTED_SLOT:
+                requested = event.get("value")
+            elif kind == "slot":
+                secret = event.get("name") in self._secret_slots
+            elif kind == "user":
+                secret = requested in self._secret_slots
+            elif kind == "active_loop" and not event.get("name"):
+                requested = None
+            if index >= start:
+                stored.append(redact_event(event, secret=secret))
+        return stored
+
+    def _tracker(self, sender_id: str, events: list[dict[str, Any]]) -> DialogueStateTracker | None:
+        if not events or self.domain is None:
+            return None
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
+    async def _adopt_legacy_once(self) -> None:
+        if self._adopted:
+            return
+        self._adopted = True
+        adopt = getattr(self._storage, "adopt_rasa_events", None)
+        if adopt is not None:
+            await adopt(lambda event: redact_event(event))
+
+    def _maybe_sweep(self) -> None:
+        now = time.monotonic()
+        if now - self._last_sweep < SWEEP_INTERVAL_S or (
+                self._sweeping is not None and not self._sweeping.done()):
+            return
+        self._last_sweep = now
+        self._sweeping = asyncio.create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        try:
+            masked, deleted = await self._storage.sweep(without_contacts)
+            if masked or deleted:
+                log.info("tracker store: masked contacts in %d event(s), deleted %d expired "
+                         "conversation(s)", masked, deleted)
+        except Exception:  # the next save tries again
+            log.exception("tracker store sweep failed")
