@@ -82,3 +82,30 @@ OFFER_PERSON = "Would you like me to connect you with a person?"
 HANDOFF_FAILED = ("I'm sorry, I couldn't reach our support team's inbox just now. Please try "
                   "\"agent\" again in a minute, or email support@northwind.example and we'll "
                   "get back to you.")
+
+# --- account deletion ---
+# Said before anything happens: what goes, that it is final, and how we check it is them.
+DELETION_EXPLAINED = ("I can delete your Northwind account for you. That deletes the account and "
+                      "everything from our conversation here: the chat history and any support "
+                      "cases opened from it. It can't be undone. To check it's really you, I'll "
+                      "email a one-time code to the address on the account. Type \"cancel\" to "
+                      "stop at any point.")
+DELETION_LOGIN_INVALID = ("I need the email address on your account (just that, and never your "
+                          "password).")
+# Never says whether the address has an account: that would tell anyone who asks.
+DELETION_CODE_SENT = ("If that address belongs to an account, I've just emailed it a 6-digit "
+                      "code. It's valid for 10 minutes.")
+DELETION_RATE_LIMITED = ("I've already sent several codes in the last hour, so I won't send "
+                         "another one right now. If you have a code from the last 10 minutes, "
+                         "you can still use it.")
+DELETION_ASK_CODE = ("Please type the code here. I'll keep it out of our chat history, and I'll "
+                     "never ask for your password.")
+DELETION_CODE_SHAPE = "That doesn't look like the code: it's the 6 digits in the email I sent."
+DELETION_CODE_WRONG = ("That code didn't work: it may be mistyped, or older than 10 minutes. You "
+                       "can try once more.")
+DELETION_CODE_FAILED = ("That code didn't work either, so I haven't deleted anything. A person "
+                        "from our team can help you delete your account another way. Would you "
+                        "like me to connect you?")
+DELETION_DONE = ("Done: your Northwind account is deleted, and so is everything from our "
+                 "conversation here: the chat history and its support cases. This chat starts "
+                 "over now. Take care!")

@@ -76,6 +76,17 @@ CUSTOMERS: tuple[SeedCustomer, ...] = (
         vip=False,
         tier="standard",
     ),
+    # The account the account-deletion flow deletes in end-to-end tests (and demos): the other
+    # accounts are looked up by tests that share one running stack, so they must survive.
+    SeedCustomer(
+        customer_id="C004",
+        name="Sam Rivera",
+        email="sam.rivera@example.com",
+        phone="+1 555 010 0004",
+        username="samrivera",
+        vip=False,
+        tier="standard",
+    ),
 )
 
 ORDERS: tuple[SeedOrder, ...] = (
@@ -139,5 +150,16 @@ ORDERS: tuple[SeedOrder, ...] = (
         tracking_number="771234567890",
         tracking_url="https://www.fedex.com/fedextrack/?trknbr=771234567890",
         expected_delivery_offset_days=1,
+    ),
+    SeedOrder(
+        order_id="482919",
+        customer_id="C004",
+        status="delivered",
+        placed_offset_days=-20,
+        items=(SeedItem("Wool scarf", 1),),
+        carrier="UPS",
+        tracking_number="1Z999AA10123456799",
+        tracking_url="https://www.ups.com/track?tracknum=1Z999AA10123456799",
+        delivered_offset_days=-15,
     ),
 )

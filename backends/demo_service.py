@@ -19,7 +19,15 @@ from typing import Final
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, LooseHeaders, Middleware
 
-from backends.demo_store import DemoStore, LookupRefusal, Order, ResetOutcome
+from backends.demo_store import (
+    DeletionOutcome,
+    DeletionRequestOutcome,
+    DemoStore,
+    LookupRefusal,
+    Order,
+    OutboxMessage,
+    ResetOutcome,
+)
 
 __all__ = ["OPENAPI_SPEC", "PUBLIC_PATHS", "STORE", "create_app"]
 
@@ -37,6 +45,8 @@ _MAX_BODY_BYTES: Final = 16 * 1024
 # Long enough for any real email address (RFC 5321 caps a path at 256 octets) or phone number.
 _MAX_CONTACT_LENGTH: Final = 320
 _ORDER_ID: Final = re.compile(r"[0-9]{6}")
+# Codes are 6 digits; the cap only keeps junk out (anything else is simply a wrong code).
+_MAX_CODE_LENGTH: Final = 64
 
 _REFUSALS: Final[dict[LookupRefusal, tuple[int, str]]] = {
     LookupRefusal.ORDER_NOT_FOUND: (404, "No order exists with that order number."),
@@ -81,6 +91,8 @@ def create_app(*, db_path: str, api_token: str | None = None) -> web.Application
     app.router.add_get("/openapi.yaml", openapi_spec)
     app.router.add_post("/v1/orders/lookup", lookup_order)
     app.router.add_post("/v1/password-resets", request_password_reset)
+    app.router.add_post("/v1/account-deletions", request_account_deletion)
+    app.router.add_post("/v1/account-deletions/confirm", confirm_account_deletion)
     app.router.add_get("/v1/customers/lookup", lookup_customer)
     app.router.add_get("/v1/_demo/outbox", demo_outbox)
     return app
@@ -236,6 +248,43 @@ async def request_password_reset(request: web.Request) -> web.Response:
     return web.json_response({"status": "accepted"}, status=202)
 
 
+async def request_account_deletion(request: web.Request) -> web.Response:
+    body = await _json_object(request)
+    if body is None:
+        return _invalid("The request body must be a JSON object.")
+    login = _non_blank(body.get("login"))
+    if login is None:
+        return _invalid("login must be a non-empty email address or username.")
+
+    outcome = await request.app[STORE].request_account_deletion(login)
+    if outcome is DeletionRequestOutcome.TOO_MANY_ATTEMPTS:
+        return _error(
+            429,
+            "too_many_attempts",
+            "Too many account deletion requests for this login. Try again later.",
+        )
+    # Same status and body whether or not the account exists: no account enumeration.
+    return web.json_response({"status": "accepted"}, status=202)
+
+
+async def confirm_account_deletion(request: web.Request) -> web.Response:
+    body = await _json_object(request)
+    if body is None:
+        return _invalid("The request body must be a JSON object.")
+    login = _non_blank(body.get("login"))
+    if login is None:
+        return _invalid("login must be a non-empty email address or username.")
+    code = body.get("code")
+    if not isinstance(code, str) or not code.strip() or len(code) > _MAX_CODE_LENGTH:
+        return _invalid("code must be the one-time code from the e-mail, as a string.")
+
+    outcome = await request.app[STORE].confirm_account_deletion(login, code)
+    if outcome is DeletionOutcome.DELETED:
+        return web.json_response({"status": "deleted"})
+    # One answer for a wrong, expired, used or burnt code and for an unknown login.
+    return _error(403, "invalid_code", "The code is not valid for this login.")
+
+
 async def lookup_customer(request: web.Request) -> web.Response:
     contact = _non_blank(request.query.get("contact"))
     if contact is None:
@@ -256,11 +305,21 @@ async def lookup_customer(request: web.Request) -> web.Response:
 
 async def demo_outbox(request: web.Request) -> web.Response:
     # Demo-only: exposes what the mail service would have sent, so tests and the demo UI can
-    # show that a reset email went out. A real identity service has no such route.
+    # show that a reset email went out, and read the code of an account-deletion email the way
+    # the customer would. A real identity service has no such route.
     email = _non_blank(request.query.get("email"))
     if email is None:
         return _invalid("The email query parameter is required.")
     messages = await request.app[STORE].outbox_for(email)
-    return web.json_response(
-        {"messages": [{"email": m.email, "created_at": m.created_at} for m in messages]}
-    )
+    return web.json_response({"messages": [_outbox_json(m) for m in messages]})
+
+
+def _outbox_json(message: OutboxMessage) -> dict[str, object]:
+    body: dict[str, object] = {
+        "kind": message.kind.value,
+        "email": message.email,
+        "created_at": message.created_at,
+    }
+    if message.code is not None:
+        body["code"] = message.code
+    return body

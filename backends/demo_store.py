@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import hmac
 import re
 import secrets
 import sqlite3
@@ -26,19 +27,26 @@ from typing import Final, TypeVar, cast
 from backends.demo_seed import CUSTOMERS, ORDERS, OrderStatus, Tier
 
 __all__ = [
+    "DELETION_CODE_TTL",
+    "MAX_DELETION_CODE_FAILURES",
+    "MAX_DELETION_REQUESTS",
     "MAX_FAILED_VERIFICATIONS",
     "MAX_RESET_REQUESTS",
     "RATE_LIMIT_WINDOW",
     "Clock",
     "Customer",
+    "DeletionOutcome",
+    "DeletionRequestOutcome",
     "DemoStore",
     "LookupRefusal",
     "Order",
     "OrderItem",
+    "OutboxKind",
     "OutboxMessage",
     "ResetOutcome",
     "email_key",
     "phone_key",
+    "random_code",
     "utc_now",
 ]
 
@@ -50,6 +58,13 @@ RATE_LIMIT_WINDOW: Final = timedelta(hours=1)
 # while leaving room for a customer who mistypes a few times.
 MAX_FAILED_VERIFICATIONS: Final = 10
 MAX_RESET_REQUESTS: Final = 5
+# Account deletion asks for a code e-mailed to the account: requests are limited like resets (each
+# one sends an e-mail), and each code allows a few typos before it is burnt, so guessing a code
+# (one in a million) gets at most 5 tries per e-mail the account's owner receives.
+MAX_DELETION_REQUESTS: Final = 5
+MAX_DELETION_CODE_FAILURES: Final = 5
+DELETION_CODE_TTL: Final = timedelta(minutes=10)
+_DELETION_CODE_DIGITS: Final = 6
 
 _NON_DIGITS: Final = re.compile(r"[^0-9]")
 # Country codes and trunk prefixes vary ("+1", "001", "0"), so only the national part, the
@@ -118,6 +133,40 @@ CREATE TABLE IF NOT EXISTS password_reset_outbox (
 );
 CREATE INDEX IF NOT EXISTS password_reset_outbox_by_customer
     ON password_reset_outbox (customer_id, id);
+
+CREATE TABLE IF NOT EXISTS account_deletion_requests (
+    login_key    TEXT NOT NULL,
+    requested_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS account_deletion_requests_by_login
+    ON account_deletion_requests (login_key, requested_at);
+
+-- One live code per account (a new request replaces it); a used code is deleted.
+CREATE TABLE IF NOT EXISTS account_deletion_codes (
+    customer_id     TEXT PRIMARY KEY REFERENCES customers (customer_id),
+    code_sha256     TEXT NOT NULL,
+    expires_at      REAL NOT NULL,
+    failed_attempts INTEGER NOT NULL DEFAULT 0
+);
+
+-- The e-mails the demo would have sent. Unlike a reset link, the code has to be read back by
+-- the demo and the tests (GET /v1/_demo/outbox), so the message keeps it, as a mailbox would.
+CREATE TABLE IF NOT EXISTS account_deletion_outbox (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    customer_id TEXT NOT NULL REFERENCES customers (customer_id),
+    email       TEXT NOT NULL,
+    code        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS account_deletion_outbox_by_customer
+    ON account_deletion_outbox (customer_id, id);
+
+-- Deleted accounts keep an anonymous row (their orders still point at it); this table keeps the
+-- seed from bringing them back on the next start.
+CREATE TABLE IF NOT EXISTS deleted_customers (
+    customer_id TEXT PRIMARY KEY REFERENCES customers (customer_id),
+    deleted_at  TEXT NOT NULL
+);
 COMMIT;
 """
 
@@ -134,6 +183,24 @@ class ResetOutcome(Enum):
     # Deliberately no "unknown account" member: callers must not be able to tell.
     ACCEPTED = "accepted"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
+
+
+class DeletionRequestOutcome(Enum):
+    # No "unknown account" member either: the same answer whether or not the account exists.
+    ACCEPTED = "accepted"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+
+
+class DeletionOutcome(Enum):
+    DELETED = "deleted"
+    # One refusal for a wrong, expired, used or burnt code and for an unknown login, so a
+    # caller learns nothing but "not deleted".
+    REFUSED = "refused"
+
+
+class OutboxKind(Enum):
+    PASSWORD_RESET = "password_reset"
+    ACCOUNT_DELETION = "account_deletion"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,12 +234,19 @@ class Customer:
 
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
+    kind: OutboxKind
     email: str
     created_at: str
+    code: str | None = None  # the one-time code an account-deletion e-mail carries
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def random_code() -> str:
+    """A one-time code: 6 digits from the OS's CSPRNG (a guess has a one-in-a-million chance)."""
+    return f"{secrets.randbelow(10**_DELETION_CODE_DIGITS):0{_DELETION_CODE_DIGITS}d}"
 
 
 def email_key(value: str) -> str:
@@ -199,6 +273,17 @@ def _contact_matches(contact: str, email_norm: str, customer_phone_key: str) -> 
 
 def _login_key(login: str) -> str:
     return login.strip().casefold()
+
+
+def _code_digest(customer_id: str, code: str) -> str:
+    # Bound to the account, so the same code for two accounts has two digests.
+    return hashlib.sha256(f"{customer_id}:{code}".encode()).hexdigest()
+
+
+def _tombstone(customer_id: str) -> str:
+    # What a deleted account's unique login columns hold. Upper case: login and e-mail keys are
+    # case-folded, so no login typed by anyone can ever match it.
+    return f"DELETED:{customer_id}"
 
 
 def _iso_utc(moment: datetime) -> str:
@@ -236,6 +321,7 @@ def _seed(conn: sqlite3.Connection) -> None:
                 phone = excluded.phone, phone_key = excluded.phone_key,
                 username = excluded.username, username_norm = excluded.username_norm,
                 vip = excluded.vip, tier = excluded.tier
+            WHERE customer_id NOT IN (SELECT customer_id FROM deleted_customers)
             """,
             [
                 (
@@ -322,16 +408,27 @@ class DemoStore:
     service does not hand a guesser a fresh budget of attempts.
     """
 
-    def __init__(self, conn: sqlite3.Connection, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        clock: Clock = utc_now,
+        new_code: Callable[[], str] = random_code,
+    ) -> None:
         self._conn = conn
         self._clock = clock
+        self._new_code = new_code
         self._lock = threading.Lock()
 
     @classmethod
-    async def open(cls, db_path: str, *, clock: Clock = utc_now) -> DemoStore:
-        """Open (creating and seeding if needed) the database at ``db_path``."""
+    async def open(
+        cls, db_path: str, *, clock: Clock = utc_now, new_code: Callable[[], str] = random_code
+    ) -> DemoStore:
+        """Open (creating and seeding if needed) the database at ``db_path``.
+
+        ``new_code`` makes account-deletion codes (tests inject predictable ones)."""
         conn = await asyncio.to_thread(_connect, db_path)
-        return cls(conn, clock=clock)
+        return cls(conn, clock=clock, new_code=new_code)
 
     async def close(self) -> None:
         await self._call(lambda conn: conn.close())
@@ -346,6 +443,15 @@ class DemoStore:
     async def request_password_reset(self, login: str) -> ResetOutcome:
         """Queue a reset email if ``login`` names an account; the outcome never says which."""
         return await self._call(functools.partial(self._request_password_reset, login))
+
+    async def request_account_deletion(self, login: str) -> DeletionRequestOutcome:
+        """E-mail a one-time deletion code if ``login`` names an account; the outcome never
+        says which."""
+        return await self._call(functools.partial(self._request_account_deletion, login))
+
+    async def confirm_account_deletion(self, login: str, code: str) -> DeletionOutcome:
+        """Delete the account if ``code`` is its live code; anything else is one refusal."""
+        return await self._call(functools.partial(self._confirm_account_deletion, login, code))
 
     async def outbox_for(self, email: str) -> list[OutboxMessage]:
         return await self._call(functools.partial(self._outbox_for, email))
@@ -466,14 +572,135 @@ class DemoStore:
             )
         return ResetOutcome.ACCEPTED
 
+    def _request_account_deletion(
+        self, login: str, conn: sqlite3.Connection
+    ) -> DeletionRequestOutcome:
+        now = self._clock()
+        key = _login_key(login)
+        code = self._new_code()
+        with _transaction(conn):
+            conn.execute(
+                "DELETE FROM account_deletion_requests WHERE login_key = ? AND requested_at <= ?",
+                (key, (now - RATE_LIMIT_WINDOW).timestamp()),
+            )
+            (requests,) = conn.execute(
+                "SELECT count(*) FROM account_deletion_requests WHERE login_key = ?", (key,)
+            ).fetchone()
+            if requests >= MAX_DELETION_REQUESTS:
+                return DeletionRequestOutcome.TOO_MANY_ATTEMPTS
+            conn.execute(
+                "INSERT INTO account_deletion_requests (login_key, requested_at) VALUES (?, ?)",
+                (key, now.timestamp()),
+            )
+            row = conn.execute(
+                "SELECT customer_id, email FROM customers "
+                "WHERE email_norm = ? OR username_norm = ? ORDER BY customer_id LIMIT 1",
+                (key, key),
+            ).fetchone()
+            if row is None:
+                return DeletionRequestOutcome.ACCEPTED
+            # A new code replaces the previous one (and its count of wrong tries).
+            conn.execute(
+                """
+                INSERT INTO account_deletion_codes
+                    (customer_id, code_sha256, expires_at, failed_attempts)
+                VALUES (?, ?, ?, 0)
+                ON CONFLICT (customer_id) DO UPDATE SET
+                    code_sha256 = excluded.code_sha256, expires_at = excluded.expires_at,
+                    failed_attempts = 0
+                """,
+                (
+                    row["customer_id"],
+                    _code_digest(row["customer_id"], code),
+                    (now + DELETION_CODE_TTL).timestamp(),
+                ),
+            )
+            conn.execute(
+                "INSERT INTO account_deletion_outbox (customer_id, email, code, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (row["customer_id"], row["email"], code, _iso_utc(now)),
+            )
+        return DeletionRequestOutcome.ACCEPTED
+
+    def _confirm_account_deletion(
+        self, login: str, code: str, conn: sqlite3.Connection
+    ) -> DeletionOutcome:
+        now = self._clock()
+        key = _login_key(login)
+        with _transaction(conn):
+            row = conn.execute(
+                """
+                SELECT c.customer_id, c.email_norm, c.username_norm,
+                       d.code_sha256, d.expires_at, d.failed_attempts
+                FROM customers AS c JOIN account_deletion_codes AS d USING (customer_id)
+                WHERE c.email_norm = :key OR c.username_norm = :key
+                ORDER BY c.customer_id LIMIT 1
+                """,
+                {"key": key},
+            ).fetchone()
+            if row is None:
+                return DeletionOutcome.REFUSED
+            # A burnt or expired code stays refused even when the right code comes later:
+            # otherwise a guesser would learn the code from the different answer.
+            if row["failed_attempts"] >= MAX_DELETION_CODE_FAILURES or (
+                row["expires_at"] <= now.timestamp()
+            ):
+                return DeletionOutcome.REFUSED
+            if not hmac.compare_digest(
+                _code_digest(row["customer_id"], code.strip()), row["code_sha256"]
+            ):
+                conn.execute(
+                    "UPDATE account_deletion_codes SET failed_attempts = failed_attempts + 1 "
+                    "WHERE customer_id = ?",
+                    (row["customer_id"],),
+                )
+                return DeletionOutcome.REFUSED
+            _erase_customer(conn, row, now)
+        return DeletionOutcome.DELETED
+
     def _outbox_for(self, email: str, conn: sqlite3.Connection) -> list[OutboxMessage]:
         rows = conn.execute(
             """
-            SELECT o.email, o.created_at
+            SELECT 'password_reset' AS kind, o.email, o.created_at, NULL AS code, o.id
             FROM password_reset_outbox AS o JOIN customers AS c USING (customer_id)
-            WHERE c.email_norm = ?
-            ORDER BY o.id
+            WHERE c.email_norm = :key
+            UNION ALL
+            SELECT 'account_deletion' AS kind, o.email, o.created_at, o.code, o.id
+            FROM account_deletion_outbox AS o JOIN customers AS c USING (customer_id)
+            WHERE c.email_norm = :key
+            ORDER BY created_at, kind, id
             """,
-            (email_key(email),),
+            {"key": email_key(email)},
         ).fetchall()
-        return [OutboxMessage(email=r["email"], created_at=r["created_at"]) for r in rows]
+        return [
+            OutboxMessage(
+                kind=OutboxKind(r["kind"]), email=r["email"], created_at=r["created_at"],
+                code=r["code"],
+            )
+            for r in rows
+        ]
+
+
+def _erase_customer(conn: sqlite3.Connection, row: sqlite3.Row, now: datetime) -> None:
+    """Everything that names the person goes; what remains (the customer row their orders point
+    at, the orders themselves for the shop's bookkeeping) is anonymous."""
+    customer_id = row["customer_id"]
+    logins = (row["email_norm"], row["username_norm"])
+    for table in ("password_reset_requests", "account_deletion_requests"):
+        conn.execute(f"DELETE FROM {table} WHERE login_key IN (?, ?)", logins)
+    for table in ("password_reset_outbox", "account_deletion_outbox", "account_deletion_codes"):
+        conn.execute(f"DELETE FROM {table} WHERE customer_id = ?", (customer_id,))
+    tombstone = _tombstone(customer_id)
+    conn.execute(
+        """
+        UPDATE customers SET name = '', email = '', email_norm = :tombstone, phone = '',
+            phone_key = '', username = '', username_norm = :tombstone, vip = 0,
+            tier = 'standard'
+        WHERE customer_id = :customer_id
+        """,
+        {"tombstone": tombstone, "customer_id": customer_id},
+    )
+    conn.execute(
+        "INSERT INTO deleted_customers (customer_id, deleted_at) VALUES (?, ?)",
+        (customer_id, _iso_utc(now)),
+    )

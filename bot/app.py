@@ -48,8 +48,10 @@ async def health(request: web.Request) -> web.Response:
 def create_app(settings: Settings, *, stores: Stores | None = None,
                env: Mapping[str, str] | None = None,
                tracker: Any | None = None) -> web.Application:
-    """`tracker`: the storage of Rasa's trackers for erasure (default: from settings)."""
+    """`tracker`: the storage of Rasa's trackers for erasure (default: from settings). Stores
+    passed in stay the caller's to close (a test restarts a gateway on the same stores)."""
     env = os.environ if env is None else env
+    owns_stores = stores is None
     stores = stores or build_stores(settings)
     rasa = RasaClient(base_url=settings.rasa_url, token=settings.rasa_token,
                       timeout_s=settings.rasa_timeout_s)
@@ -92,7 +94,7 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
         await rasa.open()
         for channel in channels:
             await channel.start()
-        engine.start()
+        await engine.start()
         log.info("%s", settings.describe())
         yield
         await engine.close()
@@ -101,7 +103,8 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
         await rasa.close()
         if tracker is not None and hasattr(tracker, "close"):
             await tracker.close()
-        await stores.close()
+        if owns_stores:
+            await stores.close()
 
     app.cleanup_ctx.append(lifecycle)
     attach_slack_inbox(app, desk, stores, channels, env)

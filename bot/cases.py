@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 CASE_EVENTS_TOPIC = "case-events"
 RASA_CONTROL = "rasa-control"  # kv namespace: conversations whose pause/resume is not applied yet
 RASA_CONTROL_TTL_S = 7 * 24 * 3600
+PRESENCE = "agent-presence"  # kv namespace: "<agent>|<instance>" for every open console
+PRESENCE_TTL_S = 150  # refreshed every minute by the console while its socket is open
 CANCEL_PHRASES = frozenset({"never mind", "nevermind", "nvm", "cancel", "forget it",
                             "back to the bot", "no thanks", "stop waiting"})
 RATING_BUTTONS = tuple(Button(title=str(n), payload=f"/rate_{n}") for n in range(1, 6))
@@ -157,7 +159,7 @@ class CaseDesk:
         existing = await self._stores.cases.open_case_for(conversation_id)
         if existing is not None:
             return await self._receipt(existing)
-        staffed = self.availability.staffed(datetime.now(timezone.utc))
+        staffed = await self._staffed(datetime.now(timezone.utc))
         case = Case(
             case_id="C-" + secrets.token_hex(4).upper(),
             conversation_id=conversation_id,
@@ -174,6 +176,21 @@ class CaseDesk:
                  mask_id(conversation_id), package["trigger"]["kind"], case.status)
         await self._emit(CaseEvent(CaseEventKind.OPENED, case))
         return await self._receipt(case)
+
+    async def _staffed(self, now: datetime) -> bool:
+        """Within hours and, when presence is required, someone online on any instance."""
+        if self.availability.staffed(now):
+            return True
+        if not (self.availability.presence_required and self.availability.hours.is_open(now)):
+            return False
+        return bool(await self._stores.kv.keys(PRESENCE))
+
+    async def agent_present(self, agent: str, instance: str) -> None:
+        """An agent's console is open on `instance` (refresh within PRESENCE_TTL_S)."""
+        await self._stores.kv.put(PRESENCE, f"{agent}|{instance}", True, ttl_s=PRESENCE_TTL_S)
+
+    async def agent_left(self, agent: str, instance: str) -> None:
+        await self._stores.kv.delete(PRESENCE, f"{agent}|{instance}")
 
     async def _receipt(self, case: Case) -> dict[str, Any]:
         position = await self._stores.cases.queue_position(case.case_id)

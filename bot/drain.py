@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from typing import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
 from bot.stores import Stores, WorkTicket
+from bot.stores.sqlite_db import DatabaseClosed
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,9 @@ log = logging.getLogger(__name__)
 Drain = Callable[[str, bool], Awaitable[None]]
 Ready = Callable[[], Awaitable[bool]]
 Pending = Callable[[], Awaitable[list[str]]]
-STORE_ERRORS = (RedisError, OSError)
+# A store that is away (Redis restarting, a closed or full database): the work stays in the
+# journal and is retried, and intake refuses rather than acknowledges.
+STORE_ERRORS = (RedisError, OSError, sqlite3.Error, DatabaseClosed)
 
 
 class Drainer:
@@ -49,13 +53,18 @@ class Drainer:
         self._patient: set[str] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
-        self.kicked = asyncio.Event()  # set whenever a sweep has run (tests wait on it)
 
     @property
     def stopping(self) -> bool:
         return self._stopping
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Resume what the journal holds (a restart), then keep consuming and sweeping."""
+        try:
+            for conversation_id in await self._stores.journal.conversations():
+                self.schedule(conversation_id, wait=False)
+        except STORE_ERRORS as exc:  # the sweep tries again
+            log.warning("journal not read at start: %s", exc)
         self._loops = [asyncio.create_task(self._consume(), name="drain: work queue"),
                        asyncio.create_task(self._sweep_forever(), name="drain: sweep")]
 
@@ -159,6 +168,7 @@ class Drainer:
     async def _sweep_forever(self) -> None:
         rounds = 0
         while True:
+            await asyncio.sleep(self._interval_s)
             try:
                 await self.sweep_once()
                 if rounds % self._sweep_every == 0:
@@ -170,5 +180,3 @@ class Drainer:
             except Exception:  # keep sweeping; one failure must not end recovery
                 log.exception("sweep failed")
             rounds += 1
-            self.kicked.set()
-            await asyncio.sleep(self._interval_s)

@@ -112,8 +112,8 @@ class ConversationEngine:
     def drainer(self) -> Drainer:
         return self._drainer
 
-    def start(self) -> None:
-        self._drainer.start()
+    async def start(self) -> None:
+        await self._drainer.start()
 
     async def close(self) -> None:
         await self._drainer.stop()

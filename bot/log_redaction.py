@@ -15,6 +15,7 @@ Every process of the assistant calls it first: the gateway, the action server, t
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -30,10 +31,29 @@ QUIET_LIBRARIES = {"twilio": logging.WARNING, "twilio.http_client": logging.WARN
 _installed = False
 
 
-def clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
+# Redaction runs on at most this much more than is kept: its patterns take time that grows
+# with the text (faster than linearly for some inputs), and what is cut is not logged anyway.
+REDACT_MARGIN_CHARS = 512
+# The end of a text cut at an arbitrary point: a split card number, phone number, e-mail or
+# password that the patterns would no longer recognise, so it is dropped rather than redacted.
+_SPLIT_TAIL = re.compile(r"[\d ().+-]{0,40}\S{0,320}\Z")
+
+
+def clip(text: str, limit: int, *, total: int | None = None) -> str:
+    total = len(text) if total is None else total
+    if total <= limit:
         return text
-    return f"{text[:limit]}… [{len(text) - limit} more characters not logged]"
+    return f"{text[:limit]}… [{total - limit} more characters not logged]"
+
+
+def redact_capped(text: str, limit: int) -> str:
+    """`text` redacted and clipped to `limit` characters, in time bounded by `limit`: a
+    512 KB message costs what a 2 KB one does."""
+    if len(text) <= limit + REDACT_MARGIN_CHARS:
+        return clip(redact(text), limit)
+    head = text[:limit + REDACT_MARGIN_CHARS]
+    head = head[:_SPLIT_TAIL.search(head, len(head) - 400).start()]
+    return clip(redact(head), limit, total=len(text))
 
 
 def scrub(record: logging.LogRecord) -> logging.LogRecord:
@@ -42,16 +62,16 @@ def scrub(record: logging.LogRecord) -> logging.LogRecord:
         message = record.getMessage()
     except Exception:  # a bad format string: log what we have rather than nothing
         message = f"{record.msg!r} {record.args!r}"
-    record.msg = clip(redact(str(message)), MAX_MESSAGE_CHARS)
+    record.msg = redact_capped(str(message), MAX_MESSAGE_CHARS)
     record.args = None
     if record.exc_info and record.exc_info[0] is not None:
         rendered = "".join(traceback.format_exception(*record.exc_info))
-        record.exc_text = clip(redact(rendered), MAX_TRACEBACK_CHARS)
+        record.exc_text = redact_capped(rendered, MAX_TRACEBACK_CHARS)
         record.exc_info = None
     elif record.exc_text:
-        record.exc_text = clip(redact(record.exc_text), MAX_TRACEBACK_CHARS)
+        record.exc_text = redact_capped(record.exc_text, MAX_TRACEBACK_CHARS)
     if record.stack_info:
-        record.stack_info = clip(redact(record.stack_info), MAX_TRACEBACK_CHARS)
+        record.stack_info = redact_capped(record.stack_info, MAX_TRACEBACK_CHARS)
     return record
 
 

@@ -13,14 +13,15 @@ What it adds to Rasa's own stores, and why one store instead of wrappers:
   are streamed to it from the same diff).
 
 Rasa passes the endpoints.yml keys as keyword arguments (`url` arrives as `host`); values
-substituted from the environment arrive as strings."""
+substituted from the environment arrive as strings (blank: the default)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from typing import Any, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import TrackerStore
@@ -37,32 +38,61 @@ REQUESTED_SLOT = "requested_slot"
 SWEEP_INTERVAL_S = 600.0
 
 
+def _number(value: Any, default: float) -> float:
+    """An endpoints.yml number: substituted from the environment it is a string, maybe blank."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    return float(value)
+
+
+def _removed_from(said: dict[str, Any], kept: dict[str, Any], *, secret: bool) -> set[str]:
+    """What redaction took out of a customer message and may come back in later events (a slot
+    an entity filled, a bot message quoting it): a secret answer itself, the entity values it
+    replaced, and the words it removed. Short values are left alone: "no" answering a secret
+    question, or a card's "1111" group, must not blank every later "no" or "1111"."""
+    removed = {str(said.get("text") or "").strip()} if secret else set()
+    before = (said.get("parse_data") or {}).get("entities") or []
+    after = (kept.get("parse_data") or {}).get("entities") or []
+    for original, redacted in zip(before, after):
+        value = original.get("value") if isinstance(original, dict) else None
+        if isinstance(value, str) and isinstance(redacted, dict) and redacted.get("value") != value:
+            removed.add(value)
+    removed = {value for value in removed if len(value) >= 4}
+    said_text, kept_text = said.get("text"), kept.get("text")
+    if isinstance(said_text, str) and isinstance(kept_text, str):
+        removed |= {w for w in set(said_text.split()) - set(kept_text.split()) if len(w) >= 6}
+    return removed
+
+
 class HelpdeskTrackerStore(TrackerStore):
     def __init__(self, domain: Domain | None = None, host: str | None = None,
                  event_broker: EventBroker | None = None, *, backend: str = "sql",
                  port: Any = 6379, db: Any = 0, password: str | None = None,
                  key_prefix: str = "helpdesk", retention_days: Any = 30,
                  contact_hours: Any = 24, secret_slots: Sequence[str] | str = (),
-                 **kwargs: Any) -> None:
+                 clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
         super().__init__(domain, event_broker, **kwargs)
         # Rasa's server imports this module before it logs anything about conversations.
         install_log_redaction()
         if not host:
             raise ValueError("the tracker store needs a url (RASA_TRACKER_URL)")
         config = TrackerStorageConfig(kind=str(backend).strip().lower(), url=host,
-                                      port=int(port or 6379), db=int(db or 0),
+                                      port=int(_number(port, 6379)), db=int(_number(db, 0)),
                                       password=password or None,
                                       key_prefix=str(key_prefix or "helpdesk"))
         if config.kind not in ("sql", "redis"):
             raise ValueError(f"tracker store backend must be sql or redis, not {backend!r}")
-        self._retention = TrackerRetention(retention_s=int(float(retention_days) * 86400),
-                                           contacts_s=int(float(contact_hours) * 3600))
-        self._storage = config.open(retention=self._retention)
+        self._retention = TrackerRetention(
+            retention_s=int(_number(retention_days, 30) * 86400),
+            contacts_s=int(_number(contact_hours, 24) * 3600))
+        self._clock = clock
+        self._storage = config.open(retention=self._retention, clock=clock)
         if isinstance(secret_slots, str):
             secret_slots = [s.strip() for s in secret_slots.split(",") if s.strip()]
         self._secret_slots = frozenset(secret_slots)
         self._adopted = False
-        self._last_sweep = 0.0
+        self._adopting = asyncio.Lock()
+        self._last_sweep: float | None = None
         self._sweeping: asyncio.Task[None] | None = None
 
     # --- Rasa's interface -------------------------------------------------------------------
@@ -98,10 +128,28 @@ class HelpdeskTrackerStore(TrackerStore):
     async def delete(self, sender_id: str) -> int:
         return await self._storage.delete(sender_id)
 
+    async def sweep(self) -> tuple[int, int]:
+        """Mask contacts of idle conversations, delete expired ones (saves start this in the
+        background every SWEEP_INTERVAL_S); (events masked, conversations deleted)."""
+        return await self._storage.sweep(without_contacts)
+
+    async def wait_for_sweep(self) -> None:
+        """Return once the background sweep a save started (if any) has finished."""
+        if self._sweeping is not None:
+            await asyncio.gather(self._sweeping, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Let a running sweep finish, then close the storage."""
+        await self.wait_for_sweep()
+        await self._storage.close()
+
     def stored_forms(self, events: list[dict[str, Any]], *, start: int) -> list[dict[str, Any]]:
         """events[start:] as they may be stored: a customer message answering a secret slot
-        (and that slot's value) is replaced entirely, everything else redacted."""
+        (and that slot's value) is replaced entirely, everything else redacted; what was
+        removed from a message is removed from the events after it too (the slot an entity
+        filled, a bot message quoting it)."""
         requested: Any = None
+        forget: set[str] = set()
         stored = []
         for index, event in enumerate(events):
             kind = event.get("event")
@@ -114,8 +162,12 @@ class HelpdeskTrackerStore(TrackerStore):
                 secret = requested in self._secret_slots
             elif kind == "active_loop" and not event.get("name"):
                 requested = None
-            if index >= start:
-                stored.append(redact_event(event, secret=secret))
+            if index < start:  # stored already (and redacted then)
+                continue
+            kept = redact_event(event, secret=secret, forget=frozenset(forget))
+            if kind == "user":
+                forget |= _removed_from(event, kept, secret=secret)
+            stored.append(kept)
         return stored
 
     def _tracker(self, sender_id: str, events: list[dict[str, Any]]) -> DialogueStateTracker | None:
@@ -126,24 +178,29 @@ class HelpdeskTrackerStore(TrackerStore):
     async def _adopt_legacy_once(self) -> None:
         if self._adopted:
             return
-        self._adopted = True
-        adopt = getattr(self._storage, "adopt_rasa_events", None)
-        if adopt is not None:
-            await adopt(lambda event: redact_event(event))
+        # Every caller waits for the adoption: one that went ahead would miss the adopted
+        # conversation, and its save would land before the conversation's older events.
+        async with self._adopting:
+            if self._adopted:
+                return
+            adopt = getattr(self._storage, "adopt_rasa_events", None)
+            if adopt is not None:
+                await adopt(lambda events: self.stored_forms(events, start=0), without_contacts)
+            self._adopted = True
 
     def _maybe_sweep(self) -> None:
-        now = time.monotonic()
-        if now - self._last_sweep < SWEEP_INTERVAL_S or (
-                self._sweeping is not None and not self._sweeping.done()):
+        now = self._clock()  # injected: tests move it; the first save sweeps at once
+        recent = self._last_sweep is not None and now - self._last_sweep < SWEEP_INTERVAL_S
+        if recent or (self._sweeping is not None and not self._sweeping.done()):
             return
         self._last_sweep = now
         self._sweeping = asyncio.create_task(self._sweep())
 
     async def _sweep(self) -> None:
         try:
-            masked, deleted = await self._storage.sweep(without_contacts)
+            masked, deleted = await self.sweep()
             if masked or deleted:
                 log.info("tracker store: masked contacts in %d event(s), deleted %d expired "
                          "conversation(s)", masked, deleted)
-        except Exception:  # the next save tries again
+        except Exception:  # a background job: logged, and the next save tries again
             log.exception("tracker store sweep failed")

@@ -9,6 +9,7 @@ recognisable to the customer: j***@example.com, ***-***-0001)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 _CARD_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
@@ -83,16 +84,42 @@ def mask_id(identifier: str) -> str:
 SECRET = "[redacted]"
 
 
-def redact_event(event: dict[str, Any], *, secret: bool = False,
-                 keep_contact: bool = True) -> dict[str, Any]:
+def redact_event(event: dict[str, Any], *, secret: bool = False, keep_contact: bool = True,
+                 forget: Collection[str] = ()) -> dict[str, Any]:
     """A Rasa tracker event as it may be stored: card numbers, passwords and one-time codes
     removed from every text, contacts kept only while the conversation needs them
     (keep_contact), and the whole text of a message answering a secret question (secret)
-    replaced."""
+    replaced. Texts nested in lists and dicts (a list slot, a bot message's buttons) count too.
+
+    An entity whose text was removed from the message is replaced as well: "code 481516" leaves
+    NLU an order-number-shaped entity "481516" that no pattern recognises on its own. `forget`
+    are such values removed from earlier messages, replaced wherever they appear (the slot an
+    entity filled, a bot message quoting it)."""
     def text(value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        return SECRET if secret else redact(value, keep_contact=keep_contact)
+        if isinstance(value, str):
+            if secret:
+                return SECRET
+            for fragment in forget:
+                value = value.replace(fragment, SECRET)
+            return redact(value, keep_contact=keep_contact)
+        if isinstance(value, list):
+            return [text(item) for item in value]
+        if isinstance(value, dict):
+            return {key: text(item) for key, item in value.items()}
+        return value
+
+    def entities(found: Any, said: Any = None, kept: Any = None) -> Any:
+        if not isinstance(found, list):
+            return found
+
+        def value(v: Any) -> Any:
+            out = text(v)
+            if (isinstance(v, str) and out == v and isinstance(said, str) and v in said
+                    and isinstance(kept, str) and v not in kept):
+                return SECRET  # what the customer typed here was removed as a secret
+            return out
+        return [{**e, "value": value(e.get("value"))} if isinstance(e, dict) and "value" in e
+                else e for e in found]
 
     kind = event.get("event")
     out = dict(event)
@@ -102,19 +129,25 @@ def redact_event(event: dict[str, Any], *, secret: bool = False,
         if isinstance(parse_data, dict):
             parse_data = dict(parse_data)
             parse_data["text"] = text(parse_data.get("text"))
-            parse_data["entities"] = [
-                {**e, "value": text(e.get("value"))} if isinstance(e, dict) else e
-                for e in parse_data.get("entities") or []]
+            parse_data["entities"] = entities(parse_data.get("entities") or [],
+                                              event.get("text"), out["text"])
             out["parse_data"] = parse_data
         if not keep_contact and isinstance(event.get("metadata"), dict):
             out["metadata"] = {k: redact(v) if isinstance(v, str) else v
                                for k, v in event["metadata"].items()}
-    elif kind == "bot" and isinstance(event.get("text"), str):
-        out["text"] = redact(event["text"], keep_contact=keep_contact)
+    elif kind == "bot":
+        if "text" in event:
+            out["text"] = text(event["text"])
+        if isinstance(event.get("data"), dict):
+            out["data"] = text(event["data"])  # buttons and custom payloads echo what was said
     elif kind == "slot":
-        out["value"] = SECRET if secret else (
-            redact(event["value"], keep_contact=keep_contact)
-            if isinstance(event.get("value"), str) else event.get("value"))
+        # A secret slot reset to None stays None: "[redacted]" would read as filled next turn.
+        value = event.get("value")
+        out["value"] = value if value is None else SECRET if secret else text(value)
+    elif kind == "entities":
+        out["entities"] = entities(event.get("entities"))
+    elif kind == "action" and isinstance(event.get("action_text"), str):
+        out["action_text"] = text(event["action_text"])  # end-to-end bot text
     return out
 
 

@@ -261,11 +261,8 @@ class Stack:
                 delay = delays[proc.name]
                 self.say(f"!! {proc.name} exited ({code}); restarting it in {delay:.0f}s "
                          f"(logs in {self.state_dir / 'logs'})")
-                try:
-                    await asyncio.wait_for(stop.wait(), delay)
+                if await _stopped_within(stop, delay):
                     return
-                except asyncio.TimeoutError:
-                    pass
                 delays[proc.name] = min(delay * 2, RESTART_MAX_S)
                 proc.restarts += 1
                 self.spawn(proc)
@@ -275,10 +272,16 @@ class Stack:
                     self.say(f"!! {proc.name} did not come back: {exc}")
                     continue
                 self.say(f"==> {proc.name} is back (restart {proc.restarts}, {took:.1f}s)")
-            try:
-                await asyncio.wait_for(stop.wait(), 0.5)
-            except asyncio.TimeoutError:
-                pass
+            await _stopped_within(stop, 0.5)
+
+
+async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    try:
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+    except TimeoutError:
+        return False
+    return True
 
 
 async def _run() -> None:

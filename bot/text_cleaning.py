@@ -27,9 +27,9 @@ def clean(text: str) -> str:
     text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
     text = _TELEGRAM_MENTION.sub(" ", text)
     text = _CONTROL.sub("", text)
-    text = _SPACES.sub(" ", text).strip()
-    # Rasa reads "/intent{...}" as a direct intent: free text must never be able to do that.
-    return text.lstrip("/").strip()
+    # Intent injection ("/intent{...}") is neutralised in one place for every path to Rasa:
+    # bot/rasa_input.py.
+    return _SPACES.sub(" ", text).strip()
 
 
 def is_handoff_keyword(text: str) -> bool:

@@ -13,7 +13,8 @@ Designed for what comes next, too:
 SQL layout: helpdesk_tracker_events (id, sender_id, type_name, timestamp, data JSON) and
 helpdesk_tracker_conversations (sender_id, session_start_id, session_length, last_event_at,
 contacts_masked_to). Redis layout, under <prefix>:tracker: events:<sender> (a list of JSON events)
-and meta:<sender> (a hash); both expire `retention_s` after the last event."""
+and meta:<sender> (a hash); both expire `retention_s` after the last event, and there is no other
+key, so an expired conversation leaves nothing behind (not even its id)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,10 @@ class TrackerStorage(Protocol):
 
     async def senders(self) -> list[str]: ...
 
+    async def mask_contacts(self, sender_id: str, mask: Masker) -> int:
+        """Mask contacts in the sessions that are over; returns how many events changed."""
+        ...
+
     async def sweep(self, mask: Masker, *, now: float | None = None) -> tuple[int, int]:
         """Mask contacts of idle conversations and delete expired ones; (masked, deleted)."""
         ...
@@ -71,7 +77,9 @@ def _is_session_start(event: Mapping[str, Any]) -> bool:
 
 
 def _dumps(event: Event) -> str:
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    # ASCII escapes: a lone surrogate (valid in JSON, so a web socket can deliver one) cannot
+    # be encoded as UTF-8 and would make the save fail.
+    return json.dumps(event, separators=(",", ":"))
 
 
 # --- SQL ----------------------------------------------------------------------------------------
@@ -97,6 +105,9 @@ class SqlTrackerStorage:
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.execute("PRAGMA busy_timeout = 10000")
+                # Erased and masked rows are overwritten in the file, not just unlinked (some
+                # SQLite builds default to this, others do not).
+                cursor.execute("PRAGMA secure_delete = ON")
                 cursor.close()
         metadata = sa.MetaData()
         self._events = sa.Table(
@@ -122,46 +133,69 @@ class SqlTrackerStorage:
                 return fn(connection)
         return await asyncio.to_thread(work)
 
+    def _locked_conversation(self, c: Any, sender_id: str, now: float) -> Any:
+        """The conversation's row, created if new and locked for this transaction before it is
+        read: two appends to one conversation then queue instead of both inserting the row
+        (an integrity error) or both reading the same session length (a lost update)."""
+        sa, table = self._sa, self._conversations
+        values = {"sender_id": sender_id, "session_start_id": 0, "session_length": 0,
+                  "last_event_at": now, "contacts_masked_to": 0}
+        dialect = c.dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            if dialect == "sqlite":
+                from sqlalchemy.dialects.sqlite import insert
+            else:
+                from sqlalchemy.dialects.postgresql import insert
+            # A write first: SQLite takes its write lock here (a read would not), PostgreSQL
+            # waits for a concurrent insert of the same row to commit.
+            c.execute(insert(table).values(**values).on_conflict_do_nothing(
+                index_elements=["sender_id"]))
+            return c.execute(sa.select(table).where(table.c.sender_id == sender_id)
+                             .with_for_update()).first()
+        row = c.execute(sa.select(table).where(table.c.sender_id == sender_id)
+                        .with_for_update()).first()
+        if row is None:
+            c.execute(table.insert().values(**values))
+            row = c.execute(sa.select(table).where(table.c.sender_id == sender_id)).first()
+        return row
+
+    def _append(self, c: Any, sender_id: str, events: Sequence[Event], *,
+                last_event_at: float) -> None:
+        row = self._locked_conversation(c, sender_id, last_event_at)
+        start, length = row.session_start_id, row.session_length
+        pending: list[dict[str, Any]] = []  # inserted together: one round trip, not one each
+        for event in events:
+            values = {"sender_id": sender_id, "type_name": str(event.get("event")),
+                      "timestamp": event.get("timestamp"), "data": _dumps(event)}
+            if _is_session_start(event):  # its id is where the session starts: on its own
+                if pending:
+                    c.execute(self._events.insert(), pending)
+                    pending = []
+                inserted = c.execute(self._events.insert().values(**values))
+                start, length = inserted.inserted_primary_key[0], 0
+            else:
+                pending.append(values)
+            length += 1
+        if pending:
+            c.execute(self._events.insert(), pending)
+        c.execute(self._conversations.update().where(
+            self._conversations.c.sender_id == sender_id).values(
+            session_start_id=start, session_length=length, last_event_at=last_event_at))
+
     async def append(self, sender_id: str, events: Sequence[Event]) -> None:
         if not events:
             return
-        sa, now = self._sa, self._clock()
-
-        def append(c: Any) -> None:
-            row = c.execute(sa.select(self._conversations).where(
-                self._conversations.c.sender_id == sender_id).with_for_update()).first()
-            start, length = (row.session_start_id, row.session_length) if row else (0, 0)
-            for event in events:
-                inserted = c.execute(self._events.insert().values(
-                    sender_id=sender_id, type_name=str(event.get("event")),
-                    timestamp=event.get("timestamp"), data=_dumps(event)))
-                if _is_session_start(event):
-                    start, length = inserted.inserted_primary_key[0], 0
-                length += 1
-            values = {"session_start_id": start, "session_length": length, "last_event_at": now}
-            if row:
-                c.execute(self._conversations.update().where(
-                    self._conversations.c.sender_id == sender_id).values(**values))
-            else:
-                c.execute(self._conversations.insert().values(sender_id=sender_id,
-                                                              contacts_masked_to=0, **values))
-
-        await self._run(append)
+        now = self._clock()
+        await self._run(lambda c: self._append(c, sender_id, events, last_event_at=now))
 
     async def session_events(self, sender_id: str) -> list[Event]:
-        sa = self._sa
-
-        def read(c: Any) -> list[Event]:
-            row = c.execute(sa.select(self._conversations.c.session_start_id).where(
-                self._conversations.c.sender_id == sender_id)).first()
-            if row is None:
-                return []
-            rows = c.execute(sa.select(self._events.c.data).where(
-                self._events.c.sender_id == sender_id,
-                self._events.c.id >= row.session_start_id).order_by(self._events.c.id)).all()
-            return [json.loads(r.data) for r in rows]
-
-        return await self._run(read)
+        sa, events, conversations = self._sa, self._events, self._conversations
+        start = sa.select(conversations.c.session_start_id).where(
+            conversations.c.sender_id == sender_id).scalar_subquery()
+        rows = await self._run(lambda c: c.execute(sa.select(events.c.data).where(
+            events.c.sender_id == sender_id,
+            events.c.id >= sa.func.coalesce(start, 0)).order_by(events.c.id)).all())
+        return [json.loads(r.data) for r in rows]
 
     async def all_events(self, sender_id: str) -> list[Event]:
         sa = self._sa
@@ -176,15 +210,15 @@ class SqlTrackerStorage:
             self._conversations.c.sender_id == sender_id)).first())
         return int(row.session_length) if row else 0
 
-    async def delete(self, sender_id: str) -> int:
-        def delete(c: Any) -> int:
-            deleted = c.execute(self._events.delete().where(
-                self._events.c.sender_id == sender_id)).rowcount
-            c.execute(self._conversations.delete().where(
-                self._conversations.c.sender_id == sender_id))
-            return int(deleted or 0)
+    def _delete(self, c: Any, sender_id: str) -> int:
+        deleted = c.execute(self._events.delete().where(
+            self._events.c.sender_id == sender_id)).rowcount
+        c.execute(self._conversations.delete().where(
+            self._conversations.c.sender_id == sender_id))
+        return int(deleted or 0)
 
-        return await self._run(delete)
+    async def delete(self, sender_id: str) -> int:
+        return await self._run(lambda c: self._delete(c, sender_id))
 
     async def senders(self) -> list[str]:
         sa = self._sa
@@ -205,7 +239,7 @@ class SqlTrackerStorage:
         if row is None:
             return 0
         limit = row.session_start_id if up_to_id is None else up_to_id
-        if limit <= row.contacts_masked_to:
+        if limit - 1 <= row.contacts_masked_to:  # contacts_masked_to: the last id done
             return 0
         rows = c.execute(sa.select(self._events.c.id, self._events.c.data).where(
             self._events.c.sender_id == sender_id, self._events.c.id > row.contacts_masked_to,
@@ -223,55 +257,68 @@ class SqlTrackerStorage:
         return changed
 
     async def sweep(self, mask: Masker, *, now: float | None = None) -> tuple[int, int]:
-        sa = self._sa
+        sa, events, conversations = self._sa, self._events, self._conversations
         now = self._clock() if now is None else now
         idle = now - self._retention.contacts_s
         expired = now - self._retention.retention_s
 
         def sweep(c: Any) -> tuple[int, int]:
-            gone = [r.sender_id for r in c.execute(sa.select(
-                self._conversations.c.sender_id).where(
-                self._conversations.c.last_event_at < expired)).all()]
+            gone = [r.sender_id for r in c.execute(sa.select(conversations.c.sender_id).where(
+                conversations.c.last_event_at < expired)).all()]
             for sender_id in gone:
-                c.execute(self._events.delete().where(self._events.c.sender_id == sender_id))
-                c.execute(self._conversations.delete().where(
-                    self._conversations.c.sender_id == sender_id))
-            quiet = c.execute(sa.select(self._conversations.c.sender_id).where(
-                self._conversations.c.last_event_at < idle)).all()
-            masked = 0
-            for r in quiet:
-                top = c.execute(sa.select(sa.func.max(self._events.c.id)).where(
-                    self._events.c.sender_id == r.sender_id)).scalar() or 0
-                masked += self._mask(c, r.sender_id, mask, top + 1)
+                self._delete(c, sender_id)
+            # Only idle conversations with events not masked yet: a sweep every few minutes
+            # must not revisit every conversation of the last month.
+            latest = sa.select(sa.func.max(events.c.id)).where(
+                events.c.sender_id == conversations.c.sender_id).scalar_subquery()
+            quiet = c.execute(sa.select(conversations.c.sender_id, latest.label("top")).where(
+                conversations.c.last_event_at < idle,
+                conversations.c.contacts_masked_to < latest)).all()
+            masked = sum(self._mask(c, r.sender_id, mask, r.top + 1) for r in quiet)
             return masked, len(gone)
 
         return await self._run(sweep)
 
-    async def adopt_rasa_events(self, redact: Masker) -> int:
+    async def adopt_rasa_events(self, redact: Callable[[list[Event]], list[Event]],
+                                mask: Masker) -> int:
         """Move conversations from Rasa's own SQL tracker table ("events", what this project
-        used before) into this storage, redacted on the way, and drop that table: it kept the
-        customers' raw words. Returns how many events moved."""
+        used before) into this storage and drop that table: it kept the customers' raw words.
+        `redact` gets a whole conversation (a secret answer is known by what was asked before
+        it); sessions that are over get `mask` too, and a conversation's retention counts from
+        its last event, as if it had always been here. One transaction: a crash half-way
+        leaves the legacy table as it was, never events adopted twice. Returns how many moved."""
         sa = self._sa
-        if "events" not in sa.inspect(self._engine).get_table_names():
+
+        def adopt(c: Any) -> tuple[int, int] | None:
+            if "events" not in sa.inspect(c).get_table_names():
+                return None
+            legacy = sa.Table("events", sa.MetaData(), autoload_with=c)
+            if not {"id", "sender_id", "type_name", "data"} <= set(legacy.c.keys()):
+                return None  # not Rasa's table: leave it alone
+            senders = [r.sender_id for r in c.execute(
+                sa.select(legacy.c.sender_id).distinct()).all()]
+            moved = 0
+            for sender_id in senders:  # one conversation in memory at a time
+                events = redact([json.loads(r.data) for r in c.execute(
+                    sa.select(legacy.c.data).where(legacy.c.sender_id == sender_id)
+                    .order_by(legacy.c.id)).all() if r.data])
+                if not events:
+                    continue
+                stamps = [e["timestamp"] for e in events
+                          if isinstance(e.get("timestamp"), (int, float))]
+                self._append(c, sender_id, events,
+                             last_event_at=max(stamps) if stamps else self._clock())
+                self._mask(c, sender_id, mask, None)
+                moved += len(events)
+            legacy.drop(c)
+            return moved, len(senders)
+
+        result = await self._run(adopt)
+        if result is None:
             return 0
-        legacy = sa.Table("events", sa.MetaData(), autoload_with=self._engine)
-        if not {"sender_id", "type_name", "data"} <= set(legacy.c.keys()):
-            return 0  # not Rasa's table: leave it alone
-
-        def rows(c: Any) -> list[Any]:
-            return c.execute(sa.select(legacy.c.sender_id, legacy.c.data).order_by(
-                legacy.c.id)).all()
-
-        moved = 0
-        by_sender: dict[str, list[Event]] = {}
-        for row in await self._run(rows):
-            by_sender.setdefault(row.sender_id, []).append(redact(json.loads(row.data)))
-        for sender_id, events in by_sender.items():
-            await self.append(sender_id, events)
-            moved += len(events)
-        await self._run(lambda c: legacy.drop(c))
+        moved, conversations = result
         log.info("moved %d event(s) of %d conversation(s) from Rasa's events table (redacted) "
-                 "and dropped it", moved, len(by_sender))
+                 "and dropped it", moved, conversations)
         return moved
 
     async def close(self) -> None:
@@ -279,6 +326,10 @@ class SqlTrackerStorage:
 
 
 # --- Redis ---------------------------------------------------------------------------------------
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+
+
 class RedisTrackerStorage:
     def __init__(self, *, host: str, port: int = 6379, db: int = 0, password: str | None = None,
                  key_prefix: str = "helpdesk", use_ssl: bool = False,
@@ -297,34 +348,57 @@ class RedisTrackerStorage:
     def _meta(self, sender_id: str) -> str:
         return self._p + "meta:" + sender_id
 
+    # ARGV: last_event_at, ttl, session starts (JSON indexes into the batch), events...
+    # RPUSH in chunks: Lua's unpack() fails beyond a few thousand values (a long adopted
+    # conversation, a tracker replayed at once).
     _APPEND = """
-local length = redis.call('RPUSH', KEYS[1], unpack(ARGV, 4))
+local length = 0
+for i = 4, #ARGV, 1000 do
+  length = redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
 local start = tonumber(redis.call('HGET', KEYS[2], 'session_start') or '0')
 local starts = cjson.decode(ARGV[3])
 if #starts > 0 then start = length - (#ARGV - 3) + starts[#starts] end
 redis.call('HSET', KEYS[2], 'session_start', start, 'last_event_at', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
-redis.call('SADD', KEYS[3], KEYS[4])
 return length
+"""
+    # One round trip, and the session start and the events read from the same moment.
+    _SESSION = """
+local start = tonumber(redis.call('HGET', KEYS[2], 'session_start') or '0')
+return redis.call('LRANGE', KEYS[1], start, -1)
+"""
+    # ARGV: masked_to, then (index, event as read, masked event) triples. An event is
+    # rewritten only if it is still the one that was read, and nothing is written to a
+    # conversation deleted (or expired) meanwhile: that would bring back erased events or
+    # leave a key without a TTL.
+    _MASK = """
+if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
+local all = 1
+for i = 2, #ARGV, 3 do
+  if redis.call('LINDEX', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('LSET', KEYS[1], ARGV[i], ARGV[i + 2])
+  else
+    all = 0
+  end
+end
+if all == 1 then redis.call('HSET', KEYS[2], 'contacts_masked_to', ARGV[1]) end
+return all
 """
 
     async def append(self, sender_id: str, events: Sequence[Event]) -> None:
         if not events:
             return
         starts = [i for i, e in enumerate(events) if _is_session_start(e)]
-        await self._r.eval(self._APPEND, 4, self._events(sender_id), self._meta(sender_id),
-                           self._p + "senders", sender_id, repr(self._clock()),
-                           self._retention.retention_s, json.dumps(starts),
-                           *(_dumps(e) for e in events))
-
-    async def _start(self, sender_id: str) -> int:
-        value = await self._r.hget(self._meta(sender_id), "session_start")
-        return int(value) if value is not None else 0
+        await self._r.eval(self._APPEND, 2, self._events(sender_id), self._meta(sender_id),
+                           repr(self._clock()), self._retention.retention_s,
+                           json.dumps(starts), *(_dumps(e) for e in events))
 
     async def session_events(self, sender_id: str) -> list[Event]:
-        start = await self._start(sender_id)
-        return [json.loads(e) for e in await self._r.lrange(self._events(sender_id), start, -1)]
+        raw = await self._r.eval(self._SESSION, 2, self._events(sender_id),
+                                 self._meta(sender_id))
+        return [json.loads(e) for e in raw]
 
     async def all_events(self, sender_id: str) -> list[Event]:
         return [json.loads(e) for e in await self._r.lrange(self._events(sender_id), 0, -1)]
@@ -340,48 +414,55 @@ return length
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.llen(self._events(sender_id))
             pipe.delete(self._events(sender_id), self._meta(sender_id))
-            pipe.srem(self._p + "senders", sender_id)
-            length, _, _ = await pipe.execute()
+            length, _ = await pipe.execute()
         return int(length)
 
     async def senders(self) -> list[str]:
-        found = sorted(s.decode() for s in await self._r.smembers(self._p + "senders"))
-        alive = []
-        for sender_id in found:  # the set outlives expired conversations: tidy it on the way
-            if await self._r.exists(self._meta(sender_id)):
-                alive.append(sender_id)
-            else:
-                await self._r.srem(self._p + "senders", sender_id)
-        return alive
+        """Found by their meta keys (SCAN): a separate index of conversations would need a
+        TTL per member, and without one it keeps the ids (phone numbers, for SMS) of expired
+        conversations."""
+        meta = self._p + "meta:"
+        found = [key.decode()[len(meta):] async for key in self._r.scan_iter(
+            match=_glob_escape(meta) + "*", count=1000)]
+        return sorted(set(found))
 
     async def mask_contacts(self, sender_id: str, mask: Masker, *,
                             up_to_index: int | None = None) -> int:
         meta = self._meta(sender_id)
-        masked_to = int(await self._r.hget(meta, "contacts_masked_to") or 0)
-        limit = await self._start(sender_id) if up_to_index is None else up_to_index
+        start, masked_to = await self._r.hmget(meta, ["session_start", "contacts_masked_to"])
+        masked_to = int(masked_to or 0)
+        limit = int(start or 0) if up_to_index is None else up_to_index
         if limit <= masked_to:
             return 0
         raw = await self._r.lrange(self._events(sender_id), masked_to, limit - 1)
-        changed = 0
+        updates: list[Any] = []
         for offset, item in enumerate(raw):
             event = json.loads(item)
             masked = mask(event)
             if masked != event:
-                await self._r.lset(self._events(sender_id), masked_to + offset, _dumps(masked))
-                changed += 1
-        await self._r.hset(meta, "contacts_masked_to", limit)
-        return changed
+                updates += [masked_to + offset, item, _dumps(masked)]
+        done = await self._r.eval(self._MASK, 2, self._events(sender_id), meta,
+                                  masked_to + len(raw), *updates)
+        return len(updates) // 3 if done == 1 else 0
 
     async def sweep(self, mask: Masker, *, now: float | None = None) -> tuple[int, int]:
         """Deletion is Redis's own expiry; this masks contacts of idle conversations."""
         now = self._clock() if now is None else now
+        # Earlier versions kept a set of conversation ids without a TTL: drop it.
+        await self._r.delete(self._p + "senders")
         masked = 0
         for sender_id in await self.senders():
-            last = await self._r.hget(self._meta(sender_id), "last_event_at")
-            if last is not None and float(last) < now - self._retention.contacts_s:
-                length = await self._r.llen(self._events(sender_id))
+            last, length = await self._last_event_at_and_length(sender_id)
+            if last is not None and last < now - self._retention.contacts_s:
                 masked += await self.mask_contacts(sender_id, mask, up_to_index=length)
         return masked, 0
+
+    async def _last_event_at_and_length(self, sender_id: str) -> tuple[float | None, int]:
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.hget(self._meta(sender_id), "last_event_at")
+            pipe.llen(self._events(sender_id))
+            last, length = await pipe.execute()
+        return (float(last) if last is not None else None), int(length)
 
     async def close(self) -> None:
         await self._r.aclose()
@@ -411,9 +492,10 @@ class TrackerStorageConfig:
                    password=env.get("RASA_REDIS_PASSWORD") or None,
                    key_prefix=env.get("RASA_REDIS_KEY_PREFIX") or "helpdesk")
 
-    def open(self, *, retention: TrackerRetention | None = None) -> SqlTrackerStorage | RedisTrackerStorage:
+    def open(self, *, retention: TrackerRetention | None = None,
+             clock: Callable[[], float] = time.time) -> SqlTrackerStorage | RedisTrackerStorage:
         if self.kind == "redis":
             return RedisTrackerStorage(host=self.url, port=self.port, db=self.db,
                                        password=self.password, key_prefix=self.key_prefix,
-                                       retention=retention)
-        return SqlTrackerStorage(self.url, retention=retention)
+                                       retention=retention, clock=clock)
+        return SqlTrackerStorage(self.url, retention=retention, clock=clock)

@@ -21,11 +21,12 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 from typing import Any, Awaitable, Coroutine, Literal, Mapping, Sequence
 
 import aiohttp
 from aiohttp import web
+from jsonschema import Draft7Validator
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.authorization import AuthorizeResult
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 REQUIRED_ENV = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
 DEFAULT_API_URL = "https://slack.com/api/"
 EVENTS_PATH = "/slack/events"
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 MAX_BODY_BYTES = 1024 * 1024  # Slack's events and interaction payloads are far smaller
 SECTION_LIMIT = 3000  # characters of text in one section block
@@ -227,9 +229,11 @@ class SlackChannel:
         if retry:
             log.info("slack redelivery #%s (%s)", retry[:10],
                      request.headers.get("X-Slack-Retry-Reason", "")[:40])
-        # Bolt answers url_verification and routes to the listeners below.
+        # Bolt answers url_verification and routes to the listeners below. It reads the content
+        # type raw ("APPLICATION/JSON; x" is not JSON to it): it gets the one _unparsable checked.
+        headers = {**request.headers, "Content-Type": request.content_type}
         response = await self._bolt.async_dispatch(AsyncBoltRequest(
-            body=body, query=request.query_string, headers=request.headers))  # type: ignore[arg-type]
+            body=body, query=request.query_string, headers=headers))
         return await to_aiohttp_response(response)
 
     def _verified(self, raw: bytes, headers: Any) -> str | None:
@@ -429,9 +433,8 @@ def _actions_block(buttons: Sequence[Button], conversation_id: str) -> dict[str,
 def _button_inbound(channel_name: str, body: dict[str, Any],
                     action: dict[str, Any]) -> InboundMessage | None:
     address = SlackAddress.parse(str(action.get("block_id") or ""))
-    channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id")
-    user = (body.get("user") or {}).get("id")
+    channel_id = _id_of(body.get("channel")) or (body.get("container") or {}).get("channel_id")
+    user = _id_of(body.get("user"))
     message_ts = (body.get("container") or {}).get("message_ts") or (
         body.get("message") or {}).get("ts")
     if address is None or address.channel != channel_id or not user or not message_ts:
@@ -453,34 +456,106 @@ _KINDS: dict[str, AttachmentKind] = {"image": "image", "audio": "audio", "video"
 
 
 def _unparsable(body: str, content_type: str) -> str | None:
-    """Why bolt could not parse this (signed) body safely, or None. Bolt's own parsing raises on
-    broken JSON and recurses on deep nesting; both must be a 400, not a 500."""
+    """Why bolt could not handle this (signed) body safely, or None. Bolt's own parsing raises on
+    broken JSON and recurses on deep nesting, and its middleware indexes into the payload without
+    looking at its shape; all of that must be a 400, not a 500 that Slack retries."""
+    if content_type not in ("application/json", FORM_TYPE):
+        return f"unexpected content type {content_type[:60]!r}"
     try:
-        if content_type == "application/json":
-            payload = loads(body)
-        elif content_type == "application/x-www-form-urlencoded":
-            fields = parse_qs(body, keep_blank_values=True, strict_parsing=False,
-                              max_num_fields=100)
-            if "payload" not in fields:
-                return None  # slash commands and the like: flat form fields
-            payload = loads(fields["payload"][0])
-        else:
-            return f"unexpected content type {content_type[:60]!r}"
+        payload = _bolt_payload(body, content_type)
     except (BadJson, ValueError) as exc:
         return str(exc)[:200]
-    return None if isinstance(payload, dict) else "the payload is not a JSON object"
+    if not isinstance(payload, dict):
+        return "the payload is not a JSON object"
+    error = next(iter(PAYLOAD_SHAPE.iter_errors(payload)), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        return f"unexpected payload shape at {where[:80]}: {error.validator} {error.validator_value}"[:200]
+    return None
+
+
+def _bolt_payload(body: str, content_type: str) -> Any:
+    """What bolt's parse_body makes of a body (same branches), parsed with our strict JSON."""
+    if not body:
+        return {}
+    if content_type == "application/json" or body.startswith("{"):
+        return loads(body)
+    # A form: interactivity sends its JSON in the payload field (bolt takes the last one);
+    # slash commands and the like are flat fields.
+    fields = dict(parse_qsl(body, keep_blank_values=True, max_num_fields=100))
+    if "payload" not in body:
+        return fields
+    payload = fields.get("payload")
+    return {} if payload is None else loads(payload)
+
+
+# The parts of a Slack payload that bolt's request parsing and our listeners read, with the JSON
+# types Slack sends there: bolt walks into "event", "message", "authorizations"... at any level
+# to find the team, user and channel, and calls .get() on what it finds.
+_ID_OR_OBJECT = {"type": ["string", "object", "null"]}
+_TEXT = {"type": ["string", "null"]}
+_OBJECTS = {"type": "array", "items": {"type": "object"}}
+PAYLOAD_SHAPE = Draft7Validator({
+    "allOf": [{"$ref": "#/definitions/payload"}, {
+        # A button press names who pressed and where as objects (listeners read their ids).
+        "if": {"required": ["type"], "properties": {"type": {"const": "block_actions"}}},
+        "then": {"required": ["user", "actions"],
+                 "properties": {"user": {"type": "object"}, "channel": {"type": "object"}}},
+    }],
+    "definitions": {
+        "payload": {
+            "type": "object",
+            "properties": {
+                "type": _TEXT,
+                "enterprise": _ID_OR_OBJECT, "team": _ID_OR_OBJECT, "user": _ID_OR_OBJECT,
+                "channel": _ID_OR_OBJECT,
+                "authorizations": {"type": "array", "items": {"$ref": "#/definitions/payload"}},
+                "event": {"$ref": "#/definitions/event"},
+                "message": {"$ref": "#/definitions/message"},
+                "previous_message": {"$ref": "#/definitions/payload"},
+                "item": {"$ref": "#/definitions/payload"},
+                "assistant_thread": {"$ref": "#/definitions/payload"},
+                "view": {"type": "object"},
+                "container": {"type": "object"},
+                "response_urls": _OBJECTS,
+                "actions": {"type": "array", "minItems": 1,
+                            "items": {"$ref": "#/definitions/action"}},
+            },
+        },
+        "event": {"allOf": [{"$ref": "#/definitions/payload"}, {
+            "required": ["type"],
+            "properties": {"type": {"type": "string"}, "subtype": _TEXT, "text": _TEXT,
+                           "ts": _TEXT, "thread_ts": _TEXT, "channel_type": _TEXT,
+                           "files": _OBJECTS},
+        }]},
+        "message": {"allOf": [{"$ref": "#/definitions/payload"}, {
+            "properties": {"text": _TEXT, "ts": _TEXT, "blocks": _OBJECTS},
+        }]},
+        "action": {
+            "type": "object",
+            "required": ["action_id"],
+            "properties": {"action_id": {"type": "string"}, "block_id": _TEXT, "value": _TEXT,
+                           "text": {"type": ["object", "null"]}},
+        },
+    },
+})
 
 
 def channel_of(body: dict[str, Any]) -> str | None:
     """The channel an event callback or an interaction payload happened in."""
     event = body.get("event")
     if isinstance(event, dict):
-        channel = event.get("channel")
-        if isinstance(channel, dict):  # channel_created, channel_rename... carry an object
-            channel = channel.get("id")
-        return str(channel) if channel else None
-    return ((body.get("channel") or {}).get("id")
-            or (body.get("container") or {}).get("channel_id"))
+        return _id_of(event.get("channel"))  # channel_created, channel_rename... carry an object
+    container = body.get("container")
+    return _id_of(body.get("channel")) or (
+        _id_of(container.get("channel_id")) if isinstance(container, dict) else None)
+
+
+def _id_of(value: Any) -> str | None:
+    """An id Slack sends either bare or as an object with an "id" (bolt accepts both)."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return str(value) if value else None
 
 
 def _attachments(event: dict[str, Any]) -> tuple[Attachment, ...]:

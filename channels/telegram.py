@@ -39,6 +39,7 @@ from datetime import timedelta
 from typing import Any, Awaitable, Callable, Coroutine, Literal, Mapping, Sequence, TypeVar
 
 from aiohttp import web
+from jsonschema import Draft7Validator
 from telegram import (
     Bot,
     BotCommand,
@@ -225,17 +226,12 @@ class TelegramChannel:
             log.warning("telegram webhook without secret token header refused")
             raise web.HTTPUnauthorized(text="secret token missing")
         expected = self._config.webhook_secret or ""
-        if not hmac.compare_digest(given.encode(), expected.encode()):
+        # aiohttp decodes header bytes that are not UTF-8 as surrogates: encode them back as-is.
+        if not hmac.compare_digest(given.encode(errors="surrogateescape"), expected.encode()):
             log.warning("telegram webhook with a wrong secret token refused")
             raise web.HTTPForbidden(text="secret token mismatch")
         raw = await read_bytes(request, max_bytes=MAX_UPDATE_BYTES)
-        try:
-            data = loads(raw)
-            update = Update.de_json(data, self._bot) if isinstance(data, dict) else None
-        except (BadJson, ValueError, KeyError, TypeError, AttributeError) as exc:
-            # Signed with our secret, so Telegram's (or a test's): worth a line, not a traceback.
-            log.warning("telegram webhook body unreadable: %s", type(exc).__name__)
-            update = None
+        update = self._parse_update(raw)
         if update is None:
             raise web.HTTPBadRequest(text="not a Telegram update")
         try:
@@ -245,6 +241,21 @@ class TelegramChannel:
             log.warning("telegram update %s not accepted: %s", update.update_id, exc)
             raise web.HTTPServiceUnavailable(text="try again") from None
         return web.json_response({"ok": True})
+
+    def _parse_update(self, raw: bytes) -> Update | None:
+        """The update, or None when the body is not one we can handle. PTB's de_json trusts its
+        input (a message without a chat parses, then fails deep in our handler), so the fields
+        this channel reads are checked first; the rest is PTB's, which raises on bad values."""
+        try:
+            data = loads(raw)
+            problem = _update_problem(data)
+            if problem is None:
+                return Update.de_json(data, self._bot)
+        except (BadJson, ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+            problem = type(exc).__name__  # OverflowError: a timestamp beyond year 9999
+        # Sent with our secret, so Telegram's (or a test's): worth a line, not a traceback.
+        log.warning("telegram webhook body unreadable: %s", problem)
+        return None
 
     # --- intake: long polling -------------------------------------------------------------
     async def _poll_forever(self) -> None:
@@ -480,6 +491,67 @@ class TelegramChannel:
 
 
 # --- helpers ------------------------------------------------------------------------------
+def _update_problem(data: object) -> str | None:
+    """Why a webhook body is not an update this channel can read (see UPDATE_SHAPE), or None."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    error = next(iter(UPDATE_SHAPE.iter_errors(data)), None)
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+    return f"unexpected shape at {where[:80]}: {error.validator}"
+
+
+# The parts of an Update this channel reads, with the types the Bot API documents for them
+# (https://core.telegram.org/bots/api#update). Other fields are left to PTB.
+_INT = {"type": "integer"}
+_STR = {"type": "string"}
+_UNIX_TIME = {"type": "integer", "minimum": 0, "maximum": 2**32}  # 0: an inaccessible message
+_MEDIA = {"type": "object", "properties": {"mime_type": _STR}}
+UPDATE_SHAPE = Draft7Validator({
+    "type": "object",
+    "required": ["update_id"],
+    "properties": {"update_id": _INT, "message": {"$ref": "#/definitions/message"},
+                   "callback_query": {"$ref": "#/definitions/callback_query"}},
+    "definitions": {
+        "user": {"type": "object", "required": ["id", "is_bot", "first_name"],
+                 "properties": {"id": _INT, "is_bot": {"type": "boolean"}, "first_name": _STR,
+                                "username": _STR}},
+        "chat": {"type": "object", "required": ["id", "type"],
+                 "properties": {"id": _INT, "type": _STR}},
+        "entities": {"type": "array", "items": {
+            "type": "object", "required": ["type", "offset", "length"],
+            "properties": {"type": _STR, "offset": _INT, "length": _INT,
+                           "user": {"$ref": "#/definitions/user"}}}},
+        "keyboard": {"type": "object", "properties": {"inline_keyboard": {
+            "type": "array", "items": {"type": "array", "items": {
+                "type": "object", "required": ["text"],
+                "properties": {"text": _STR, "callback_data": _STR}}}}}},
+        "message": {
+            "type": "object",
+            "required": ["message_id", "date", "chat"],
+            "properties": {
+                "message_id": _INT, "date": _UNIX_TIME, "chat": {"$ref": "#/definitions/chat"},
+                "from": {"$ref": "#/definitions/user"}, "text": _STR, "caption": _STR,
+                "entities": {"$ref": "#/definitions/entities"},
+                "caption_entities": {"$ref": "#/definitions/entities"},
+                "reply_to_message": {"$ref": "#/definitions/message"},
+                "reply_markup": {"$ref": "#/definitions/keyboard"},
+                "photo": {"type": "array", "items": {"type": "object"}},
+                "voice": _MEDIA, "audio": _MEDIA, "animation": _MEDIA, "video": _MEDIA,
+                "document": _MEDIA,
+            },
+        },
+        "callback_query": {
+            "type": "object",
+            "required": ["id", "from"],
+            "properties": {"id": _STR, "from": {"$ref": "#/definitions/user"}, "data": _STR,
+                           "message": {"$ref": "#/definitions/message"}},
+        },
+    },
+})
+
+
 def _chat_id(conversation_id: str) -> int:
     prefix, _, raw = conversation_id.partition(":")
     try:

@@ -38,7 +38,10 @@ from bot.safe_json import BadJson, loads
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "webchat_static"
-MAX_FRAME_BYTES = 64 * 1024
+MAX_FRAME_BYTES = 64 * 1024  # what one frame may carry: a larger one is answered "too_large"
+# What the socket reads at all before failing the connection (close 1009): a frame between the
+# two limits gets an error frame, so a client that overshoots keeps its socket and session.
+READ_LIMIT_BYTES = 4 * MAX_FRAME_BYTES
 RATE_WINDOW_S = 10.0
 RATE_MAX_MESSAGES = 20
 HISTORY_LIMIT = 100
@@ -112,7 +115,7 @@ class WebChatChannel:
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         if not self._origin_allowed(request):
             raise web.HTTPForbidden(text="origin not allowed")
-        ws = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_FRAME_BYTES)
+        ws = web.WebSocketResponse(heartbeat=25, max_msg_size=READ_LIMIT_BYTES)
         await ws.prepare(request)
         conversation_id: str | None = None
         recent: deque[float] = deque()
@@ -121,6 +124,9 @@ class WebChatChannel:
                 if frame.type != WSMsgType.TEXT:
                     if frame.type == WSMsgType.BINARY:
                         await _error(ws, "unsupported", "Only text messages are supported.")
+                    continue
+                if len(frame.data.encode()) > MAX_FRAME_BYTES:
+                    await _error(ws, "too_large", "That message is too long to send.")
                     continue
                 try:
                     data = loads(frame.data)
@@ -142,7 +148,7 @@ class WebChatChannel:
                         continue
                     await self._inbound(ws, conversation_id, data)
                 else:
-                    await _error(ws, "bad_frame", f"Unknown frame type {kind!r}.")
+                    await _error(ws, "bad_frame", f"Unknown frame type {repr(kind)[:40]}.")
         finally:
             if conversation_id is not None:
                 self._forget(conversation_id, ws)

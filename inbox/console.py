@@ -151,6 +151,9 @@ class AgentConsole:
         # worker thread (and the CPU) from the rest of the gateway.
         self._password_checks = asyncio.Semaphore(2)
         self.session_recheck_s = SESSION_RECHECK_S
+        # Presence is shared through the stores, so a handoff on another gateway instance knows
+        # someone is here (AGENT_PRESENCE_REQUIRED).
+        self._instance = secrets.token_hex(6)
 
     # --- sessions --------------------------------------------------------------------------
     @staticmethod
@@ -349,6 +352,7 @@ class AgentConsole:
         client = _Client(ws=ws, agent=agent, session_key=key)
         self._clients.add(client)
         self.desk.availability.agent_online(agent.email)
+        await self.desk.agent_present(agent.email, self._instance)
         writer = asyncio.create_task(self._writer(client), name=f"console ws {agent.email}")
         client.push({"type": "hello", "agent": agent.public(), "online": self.online()})
         self._broadcast_presence()
@@ -369,6 +373,8 @@ class AgentConsole:
         finally:
             self._clients.discard(client)
             self.desk.availability.agent_offline(agent.email)
+            if not any(c.agent.email == agent.email for c in self._clients):
+                await self.desk.agent_left(agent.email, self._instance)
             client.push(None)
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
@@ -393,11 +399,13 @@ class AgentConsole:
     async def _writer(self, client: _Client) -> None:
         while True:
             try:
-                frame = await asyncio.wait_for(client.queue.get(), self.session_recheck_s)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(self.session_recheck_s):  # not wait_for: see drain
+                    frame = await client.queue.get()
+            except TimeoutError:
                 if await self._agent_of_key(client.session_key) is None:
                     await client.ws.close(code=CLOSE_SESSION_ENDED, message=b"session ended")
                     return
+                await self.desk.agent_present(client.agent.email, self._instance)
                 continue
             if frame is None or client.ws.closed:
                 return

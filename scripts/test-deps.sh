@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the tests need beyond Python packages: Debian's Chromium (browser tests; test tools cannot
-# download browsers here) and a Redis server on 127.0.0.1:6379 (store tests use the real thing).
+# download browsers here), a Redis server on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432 with a
+# `test` database (store tests use the real things).
 set -euo pipefail
 
 if ! command -v chromium >/dev/null 2>&1; then
@@ -19,4 +20,22 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
     echo "!! no Redis on 127.0.0.1:6379 and no redis-server to start (apt-get install redis-server)" >&2
     exit 1
   fi
+fi
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [[ -d /etc/postgresql ]]; then
+    echo "==> starting the local PostgreSQL cluster on 127.0.0.1:5432"
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    for version in $(ls /etc/postgresql); do
+      $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    done
+    for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.1; done
+  else
+    echo "!! no PostgreSQL on 127.0.0.1:5432 and no cluster to start (apt-get install postgresql)" >&2
+    exit 1
+  fi
+fi
+if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'test'" \
+    | grep -q 1; then
+  createdb -h 127.0.0.1 -U postgres test
 fi

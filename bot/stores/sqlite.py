@@ -333,8 +333,11 @@ class LocalWorkQueue:
     async def next(self, *, timeout_s: float) -> list[WorkTicket]:
         queue = self._q()
         try:
-            first = await asyncio.wait_for(queue.get(), timeout_s)
-        except asyncio.TimeoutError:
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that
+            # arrives as the item does, and then a stopping gateway waits forever.
+            async with asyncio.timeout(timeout_s):
+                first = await queue.get()
+        except TimeoutError:
             return []
         cids = [first]
         while not queue.empty():

@@ -18,13 +18,19 @@ from aiohttp import ClientSession, web
 from multidict import CIMultiDictProxy
 
 import backends
+from backends.demo_seed import CUSTOMERS, ORDERS
 from backends.demo_service import PUBLIC_PATHS, create_app
 from backends.demo_store import (
+    DELETION_CODE_TTL,
+    MAX_DELETION_CODE_FAILURES,
+    MAX_DELETION_REQUESTS,
     MAX_FAILED_VERIFICATIONS,
     MAX_RESET_REQUESTS,
+    DeletionOutcome,
     DemoStore,
     LookupRefusal,
     Order,
+    OutboxKind,
     ResetOutcome,
 )
 
@@ -93,6 +99,20 @@ class Backend:
         assert reply.status == 200, reply
         messages: list[dict[str, Any]] = reply.body["messages"]
         return messages
+
+    async def request_deletion(self, login: str) -> Reply:
+        return await self.request("POST", "/v1/account-deletions", json={"login": login})
+
+    async def confirm_deletion(self, login: str, code: str) -> Reply:
+        return await self.request(
+            "POST", "/v1/account-deletions/confirm", json={"login": login, "code": code}
+        )
+
+    async def deletion_code(self, email: str) -> str:
+        """The code of the newest account-deletion e-mail, read as the customer would."""
+        codes = [m["code"] for m in await self.outbox(email) if m["kind"] == "account_deletion"]
+        assert codes, f"no account-deletion e-mail for {email}"
+        return str(codes[-1])
 
 
 @asynccontextmanager
@@ -617,6 +637,351 @@ async def test_malformed_password_reset_is_rejected(backend: Backend, raw_body: 
     assert_error(reply, 400, "invalid_request")
 
 
+# --- account deletion --------------------------------------------------------------------------
+
+JANE_PII = ("Jane Doe", "jane.doe@example.com", "janedoe", "+1 555 010 0001", "5550100001")
+
+
+def database_text(db_path: Path) -> str:
+    """Every value of every table, as one string (to prove what is no longer anywhere)."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        values = [
+            str(value)
+            for table in tables
+            for row in conn.execute(f"SELECT * FROM {table}")
+            for value in row
+        ]
+    return "\n".join(values)
+
+
+async def deleted_jane(backend: Backend) -> Reply:
+    await backend.request_deletion(JANE_EMAIL)
+    return await backend.confirm_deletion(JANE_EMAIL, await backend.deletion_code(JANE_EMAIL))
+
+
+async def test_deletion_request_replies_identically_for_known_and_unknown_logins(
+    backend: Backend,
+) -> None:
+    known = await backend.request_deletion(JANE_EMAIL)
+    unknown = await backend.request_deletion("nobody@example.com")
+
+    assert known.status == unknown.status == 202
+    assert known.body == unknown.body == {"status": "accepted"}
+
+
+@pytest.mark.parametrize("login", ["jane.doe@example.com", "  JANE.DOE@Example.com ", "janedoe"])
+async def test_deletion_request_emails_a_six_digit_code_to_the_account(
+    backend: Backend, login: str
+) -> None:
+    await backend.request_deletion(login)
+
+    messages = await backend.outbox(JANE_EMAIL)
+
+    assert [(m["kind"], m["email"]) for m in messages] == [("account_deletion", JANE_EMAIL)]
+    assert re.fullmatch(r"[0-9]{6}", messages[0]["code"])
+
+
+@pytest.mark.parametrize("login", ["nobody@example.com", "nobody"])
+async def test_deletion_request_for_an_unknown_login_emails_nothing(
+    backend: Backend, login: str
+) -> None:
+    await backend.request_deletion(login)
+
+    assert count_rows(backend.db_path, "account_deletion_outbox") == 0
+    assert count_rows(backend.db_path, "account_deletion_codes") == 0
+
+
+async def test_deletion_codes_are_stored_only_as_a_digest(backend: Backend) -> None:
+    await backend.request_deletion(JANE_EMAIL)
+    code = await backend.deletion_code(JANE_EMAIL)
+
+    with closing(sqlite3.connect(backend.db_path)) as conn:
+        rows = conn.execute("SELECT * FROM account_deletion_codes").fetchall()
+
+    assert len(rows) == 1
+    assert code not in json.dumps(rows)
+
+
+@pytest.mark.parametrize("login", ["janedoe", "nobody@example.com"], ids=["known", "unknown"])
+async def test_deletion_requests_are_rate_limited_per_login(backend: Backend, login: str) -> None:
+    for _ in range(MAX_DELETION_REQUESTS):
+        assert (await backend.request_deletion(login)).status == 202
+
+    reply = await backend.request_deletion(login)
+
+    assert MAX_DELETION_REQUESTS == 5
+    assert_error(reply, 429, "too_many_attempts")
+
+
+async def test_rate_limited_deletion_requests_email_nothing(backend: Backend) -> None:
+    for _ in range(MAX_DELETION_REQUESTS + 2):
+        await backend.request_deletion(" JaneDoe")
+
+    assert len(await backend.outbox(JANE_EMAIL)) == MAX_DELETION_REQUESTS
+
+
+async def test_deletion_requests_expire_after_an_hour(db_path: Path) -> None:
+    clock = FakeClock(datetime(2030, 1, 1, 12, 0, tzinfo=UTC))
+    store = await DemoStore.open(str(db_path), clock=clock)
+    try:
+        for _ in range(MAX_DELETION_REQUESTS):
+            await store.request_account_deletion("nobody")
+        limited = await store.request_account_deletion("nobody")
+
+        clock.advance(timedelta(hours=1, seconds=1))
+        accepted = await store.request_account_deletion("nobody")
+    finally:
+        await store.close()
+
+    assert limited.value == "too_many_attempts"
+    assert accepted.value == "accepted"
+
+
+async def test_the_right_code_deletes_the_account(backend: Backend) -> None:
+    reply = await deleted_jane(backend)
+
+    assert reply.status == 200
+    assert reply.body == {"status": "deleted"}
+
+
+@pytest.mark.parametrize("login", ["JANE.DOE@EXAMPLE.COM", "janedoe"])
+async def test_the_code_works_with_any_spelling_of_the_login(backend: Backend, login: str) -> None:
+    await backend.request_deletion(JANE_EMAIL)
+
+    reply = await backend.confirm_deletion(login, await backend.deletion_code(JANE_EMAIL))
+
+    assert reply.status == 200
+
+
+async def test_a_deleted_account_is_no_longer_found(backend: Backend) -> None:
+    await deleted_jane(backend)
+
+    reply = await backend.lookup_customer(JANE_EMAIL)
+
+    assert_error(reply, 404, "customer_not_found")
+
+
+@pytest.mark.parametrize("contact", [JANE_EMAIL, "+1 555 010 0001"])
+@pytest.mark.parametrize("order_id", ["482913", "482914", "482915"])
+async def test_orders_of_a_deleted_account_no_longer_carry_its_contact_details(
+    backend: Backend, order_id: str, contact: str
+) -> None:
+    await deleted_jane(backend)
+
+    reply = await backend.lookup_order(order_id, contact)
+
+    assert_error(reply, 403, "verification_failed")
+
+
+async def test_orders_of_a_deleted_account_are_kept_for_bookkeeping(backend: Backend) -> None:
+    await deleted_jane(backend)
+
+    assert count_rows(backend.db_path, "orders") == len(ORDERS)
+
+
+async def test_nothing_in_the_database_names_a_deleted_customer(backend: Backend) -> None:
+    await backend.reset_password("janedoe")
+    await backend.lookup_order("482913", "jane.doe@example.co")
+    await deleted_jane(backend)
+
+    text = database_text(backend.db_path)
+
+    for value in JANE_PII:
+        assert value not in text
+
+
+async def test_a_deleted_account_gets_no_more_emails(backend: Backend) -> None:
+    await deleted_jane(backend)
+
+    await backend.reset_password(JANE_EMAIL)
+    await backend.request_deletion(JANE_EMAIL)
+
+    assert await backend.outbox(JANE_EMAIL) == []
+    assert count_rows(backend.db_path, "password_reset_outbox") == 0
+    assert count_rows(backend.db_path, "account_deletion_outbox") == 0
+
+
+async def test_deleting_one_account_leaves_the_others_alone(backend: Backend) -> None:
+    await deleted_jane(backend)
+
+    assert (await backend.lookup_customer("omar@example.org")).body == OMAR
+    assert (await backend.lookup_order("482918", "li.wei@example.net")).status == 200
+
+
+async def test_a_deleted_account_stays_deleted_after_a_restart(
+    db_path: Path, session: ClientSession
+) -> None:
+    async with running_backend(db_path) as base_url:
+        await deleted_jane(Backend(base_url, session, db_path))
+
+    async with running_backend(db_path) as base_url:
+        reply = await Backend(base_url, session, db_path).lookup_customer(JANE_EMAIL)
+
+    assert_error(reply, 404, "customer_not_found")
+
+
+async def test_a_wrong_code_is_refused_and_deletes_nothing(backend: Backend) -> None:
+    await backend.request_deletion(JANE_EMAIL)
+    right = await backend.deletion_code(JANE_EMAIL)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+
+    reply = await backend.confirm_deletion(JANE_EMAIL, wrong)
+
+    assert_error(reply, 403, "invalid_code")
+    assert (await backend.lookup_customer(JANE_EMAIL)).status == 200
+
+
+async def test_a_code_works_only_once(backend: Backend) -> None:
+    await backend.request_deletion(JANE_EMAIL)
+    code = await backend.deletion_code(JANE_EMAIL)
+    await backend.confirm_deletion(JANE_EMAIL, code)
+
+    reply = await backend.confirm_deletion(JANE_EMAIL, code)
+
+    assert_error(reply, 403, "invalid_code")
+
+
+async def test_a_new_request_replaces_the_previous_code(db_path: Path) -> None:
+    codes = iter(["111111", "222222"])
+    store = await DemoStore.open(str(db_path), new_code=lambda: next(codes))
+    try:
+        await store.request_account_deletion(JANE_EMAIL)
+        await store.request_account_deletion(JANE_EMAIL)
+
+        stale = await store.confirm_account_deletion(JANE_EMAIL, "111111")
+        fresh = await store.confirm_account_deletion(JANE_EMAIL, "222222")
+    finally:
+        await store.close()
+
+    assert (stale, fresh) == (DeletionOutcome.REFUSED, DeletionOutcome.DELETED)
+
+
+@pytest.mark.parametrize(
+    ("wrong_tries", "status"),
+    [(MAX_DELETION_CODE_FAILURES - 1, 200), (MAX_DELETION_CODE_FAILURES, 403)],
+    ids=["one-try-left", "burnt"],
+)
+async def test_a_code_is_burnt_after_five_wrong_tries(
+    backend: Backend, wrong_tries: int, status: int
+) -> None:
+    await backend.request_deletion(JANE_EMAIL)
+    right = await backend.deletion_code(JANE_EMAIL)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    for _ in range(wrong_tries):
+        await backend.confirm_deletion(JANE_EMAIL, wrong)
+
+    reply = await backend.confirm_deletion(JANE_EMAIL, right)
+
+    assert MAX_DELETION_CODE_FAILURES == 5
+    assert reply.status == status
+
+
+@pytest.mark.parametrize(
+    ("age", "outcome"),
+    [
+        (DELETION_CODE_TTL - timedelta(seconds=1), DeletionOutcome.DELETED),
+        (DELETION_CODE_TTL, DeletionOutcome.REFUSED),
+    ],
+    ids=["fresh", "expired"],
+)
+async def test_a_code_expires_after_ten_minutes(
+    db_path: Path, age: timedelta, outcome: DeletionOutcome
+) -> None:
+    clock = FakeClock(datetime(2030, 1, 1, 12, 0, tzinfo=UTC))
+    store = await DemoStore.open(str(db_path), clock=clock)
+    try:
+        await store.request_account_deletion(JANE_EMAIL)
+        (message,) = await store.outbox_for(JANE_EMAIL)
+        assert message.kind is OutboxKind.ACCOUNT_DELETION and message.code is not None
+        clock.advance(age)
+
+        result = await store.confirm_account_deletion(JANE_EMAIL, message.code)
+    finally:
+        await store.close()
+
+    assert DELETION_CODE_TTL == timedelta(minutes=10)
+    assert result is outcome
+
+
+async def _refusal(backend: Backend, reason: str) -> Reply:
+    if reason == "unknown-login":
+        await backend.request_deletion("nobody@example.com")
+        return await backend.confirm_deletion("nobody@example.com", "123456")
+    if reason == "no-code-requested":
+        return await backend.confirm_deletion(JANE_EMAIL, "123456")
+    await backend.request_deletion(JANE_EMAIL)
+    right = await backend.deletion_code(JANE_EMAIL)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    if reason == "wrong":
+        return await backend.confirm_deletion(JANE_EMAIL, wrong)
+    if reason == "burnt":
+        for _ in range(MAX_DELETION_CODE_FAILURES):
+            await backend.confirm_deletion(JANE_EMAIL, wrong)
+        return await backend.confirm_deletion(JANE_EMAIL, right)
+    assert reason == "used"
+    await backend.confirm_deletion(JANE_EMAIL, right)
+    return await backend.confirm_deletion(JANE_EMAIL, right)
+
+
+@pytest.mark.parametrize("reason", ["wrong", "burnt", "used", "unknown-login", "no-code-requested"])
+async def test_every_refusal_looks_the_same(backend: Backend, reason: str) -> None:
+    reply = await _refusal(backend, reason)
+
+    assert_error(reply, 403, "invalid_code")
+    assert reply.body == {"error": "invalid_code", "message": "The code is not valid for this login."}
+
+
+@pytest.mark.parametrize(
+    ("path", "raw_body"),
+    [
+        pytest.param("/v1/account-deletions", b"", id="request-empty-body"),
+        pytest.param("/v1/account-deletions", _body(["janedoe"]), id="request-array"),
+        pytest.param("/v1/account-deletions", _body({}), id="request-missing-login"),
+        pytest.param("/v1/account-deletions", _body({"login": "  "}), id="request-blank-login"),
+        pytest.param("/v1/account-deletions", _body({"login": 7}), id="request-numeric-login"),
+        pytest.param("/v1/account-deletions/confirm", b"{", id="confirm-malformed-json"),
+        pytest.param("/v1/account-deletions/confirm", _body({"code": "123456"}), id="confirm-missing-login"),
+        pytest.param(
+            "/v1/account-deletions/confirm", _body({"login": "janedoe"}), id="confirm-missing-code"
+        ),
+        pytest.param(
+            "/v1/account-deletions/confirm",
+            _body({"login": "janedoe", "code": 123456}),
+            id="confirm-numeric-code",
+        ),
+        pytest.param(
+            "/v1/account-deletions/confirm",
+            _body({"login": "janedoe", "code": " "}),
+            id="confirm-blank-code",
+        ),
+        pytest.param(
+            "/v1/account-deletions/confirm",
+            _body({"login": "janedoe", "code": "1" * 65}),
+            id="confirm-overlong-code",
+        ),
+    ],
+)
+async def test_malformed_deletion_calls_are_rejected(
+    backend: Backend, path: str, raw_body: bytes
+) -> None:
+    reply = await backend.request(
+        "POST", path, data=raw_body, headers={"Content-Type": "application/json"}
+    )
+
+    assert_error(reply, 400, "invalid_request")
+
+
+async def test_malformed_confirmations_do_not_count_as_wrong_tries(backend: Backend) -> None:
+    await backend.request_deletion(JANE_EMAIL)
+    for _ in range(MAX_DELETION_CODE_FAILURES):
+        await backend.request("POST", "/v1/account-deletions/confirm", json={"login": JANE_EMAIL, "code": 1})
+
+    reply = await backend.confirm_deletion(JANE_EMAIL, await backend.deletion_code(JANE_EMAIL))
+
+    assert reply.status == 200
+
+
 # --- customers and the demo outbox -------------------------------------------------------------
 
 JANE = {
@@ -721,6 +1086,9 @@ async def test_protected_routes_require_the_bearer_token(
     [
         ("POST", "/v1/orders/lookup", {"order_id": "482913", "contact": JANE_EMAIL}, None, 200),
         ("POST", "/v1/password-resets", {"login": "janedoe"}, None, 202),
+        ("POST", "/v1/account-deletions", {"login": "janedoe"}, None, 202),
+        # A wrong code gets past authentication to the code check.
+        ("POST", "/v1/account-deletions/confirm", {"login": "janedoe", "code": "x"}, None, 403),
         ("GET", "/v1/customers/lookup", None, {"contact": JANE_EMAIL}, 200),
         ("GET", "/v1/_demo/outbox", None, {"email": JANE_EMAIL}, 200),
     ],
@@ -789,6 +1157,14 @@ async def test_health_reports_ok(backend: Backend) -> None:
             "payload_too_large",
             id="oversized-body",
         ),
+        pytest.param(
+            "POST",
+            "/v1/account-deletions/confirm",
+            b'{"login": "janedoe", "code": "' + b"1" * 20_000 + b'"}',
+            413,
+            "payload_too_large",
+            id="oversized-deletion-confirmation",
+        ),
     ],
 )
 async def test_framework_errors_use_the_json_error_shape(
@@ -812,9 +1188,9 @@ async def test_seeding_twice_does_not_duplicate_data(db_path: Path, session: Cli
         )
 
     assert reply.body["items"] == expected_order("482918")["items"]
-    assert count_rows(db_path, "customers") == 3
-    assert count_rows(db_path, "orders") == 6
-    assert count_rows(db_path, "order_items") == 7
+    assert count_rows(db_path, "customers") == len(CUSTOMERS)
+    assert count_rows(db_path, "orders") == len(ORDERS)
+    assert count_rows(db_path, "order_items") == sum(len(o.items) for o in ORDERS)
 
 
 async def test_queued_reset_emails_survive_a_restart(db_path: Path, session: ClientSession) -> None:
@@ -908,3 +1284,17 @@ async def test_responses_carry_exactly_the_documented_fields(backend: Backend) -
     assert set(customer.body) == set(schemas["Customer"]["properties"])
     assert set(error.body) == set(schemas["Error"]["properties"])
     assert error.body["error"] in schemas["Error"]["properties"]["error"]["enum"]
+
+
+async def test_outbox_messages_carry_exactly_the_documented_fields(backend: Backend) -> None:
+    schema = load_openapi()["components"]["schemas"]["OutboxMessage"]
+    await backend.reset_password(JANE_EMAIL)
+    await backend.request_deletion(JANE_EMAIL)
+
+    messages = {m["kind"]: m for m in await backend.outbox(JANE_EMAIL)}
+    reset, deletion = messages["password_reset"], messages["account_deletion"]
+
+    assert set(reset) == set(schema["required"])
+    assert set(deletion) == set(schema["properties"])
+    assert {reset["kind"], deletion["kind"]} == set(schema["properties"]["kind"]["enum"])
+

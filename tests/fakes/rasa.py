@@ -78,11 +78,15 @@ class FakeRasa:
     trackers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     paused: set[str] = field(default_factory=set)
     received: list[dict[str, Any]] = field(default_factory=list)  # REST channel bodies
+    completed: list[dict[str, Any]] = field(default_factory=list)  # ...whose turn finished
     api_events: list[tuple[str, Any]] = field(default_factory=list)  # appended via the API
     triggered: list[tuple[str, str, Any]] = field(default_factory=list)
     handoff_calls: list[HandoffCall] = field(default_factory=list)
     refused: int = 0  # HTTP API calls without the right token
     turns_running: dict[str, int] = field(default_factory=dict)
+    # Requests for a conversation that arrived while another of its turns was running: Rasa
+    # queues them on its lock, but a gateway should never send them (one turn at a time).
+    overlaps: int = 0
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     # --- what tests read -----------------------------------------------------------------
@@ -149,19 +153,26 @@ class FakeRasa:
         async with self._turn(sender):
             self.received.append(body)
             text, metadata = body["message"], body.get("metadata") or {}
-            self._record(sender, {"event": "user", "text": text, "metadata": metadata,
-                                  "parse_data": self.parse(text)})
+            # Rasa saves the tracker at the end of a turn: a turn cut short (its client went
+            # away) leaves no trace, like the real one.
+            turn = [{"event": "user", "text": text, "metadata": metadata,
+                     "parse_data": self.parse(text)}]
             if sender in self.paused:
+                self._commit(sender, turn)
                 return web.json_response([])  # a paused conversation: no prediction at all
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
             if text == HANDOFF_TEXT:
+                self._commit(sender, turn)
+                turn = []
                 replies = [{"text": await self.handoff_action(sender, metadata)}]
             else:
                 replies = self.replies(text)
-            for reply in replies:
-                self._record(sender, {"event": "bot", "text": reply.get("text"),
-                                      "data": {k: v for k, v in reply.items() if k != "text"}})
+            turn += [{"event": "bot", "text": reply.get("text"),
+                      "data": {k: v for k, v in reply.items() if k != "text"}}
+                     for reply in replies]
+            self._commit(sender, turn)
+            self.completed.append(body)
         return web.json_response([{"recipient_id": sender, **r} for r in replies])
 
     async def _conversations(self, request: web.Request) -> web.StreamResponse:
@@ -254,6 +265,10 @@ class FakeRasa:
     def _record(self, cid: str, event: dict[str, Any]) -> None:
         self.trackers.setdefault(cid, []).append({**event, "timestamp": time.time()})
 
+    def _commit(self, cid: str, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            self._record(cid, event)
+
     def _state(self, cid: str) -> dict[str, Any]:
         return {"sender_id": cid, "paused": cid in self.paused,
                 "events": list(self.trackers.get(cid, []))}
@@ -266,6 +281,8 @@ class _Turn:
         self._rasa, self._cid = rasa, conversation_id
 
     async def __aenter__(self) -> None:
+        if self._rasa.lock(self._cid).locked():
+            self._rasa.overlaps += 1
         await self._rasa.lock(self._cid).acquire()
         self._rasa.turns_running[self._cid] = self._rasa.turns_running.get(self._cid, 0) + 1
 

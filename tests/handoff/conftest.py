@@ -140,9 +140,11 @@ async def make_gateway(fakes: Fakes, http: aiohttp.ClientSession
     """make_gateway(stores=None, **settings) -> a running gateway with every channel on; the
     fake action server hands off to the newest one. `gateway.stop()` shuts one down mid-test."""
     shutdowns: list[Callable[[], Awaitable[None]]] = []
+    opened: list[Stores] = []
 
     async def make(*, stores: Stores | None = None, **settings: Any) -> Gateway:
         stores = stores or memory_stores()
+        opened.append(stores)
         settings.setdefault("pending_retry_interval_s", 3600.0)
         running = await start_gateway(fakes.rasa, fakes.rasa_url, stores=stores,
                                       env=fakes.env(), **settings)
@@ -153,6 +155,8 @@ async def make_gateway(fakes: Fakes, http: aiohttp.ClientSession
     yield make
     for shutdown in reversed(shutdowns):
         await shutdown()
+    for stores in opened:
+        await stores.close()
 
 
 @pytest.fixture

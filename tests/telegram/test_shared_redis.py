@@ -53,3 +53,17 @@ async def test_a_conversation_continues_on_the_other_instance(pair: tuple[Gatewa
     assert await second.post(second.updates.press(greeting, "/order_status")) == 200
     await second.replies(2)
     assert first.rasa.texts() == ["hello", "/order_status"]
+
+
+async def test_one_conversation_is_never_handled_by_both_instances_at_once(
+        pair: tuple[Gateway, Gateway]) -> None:
+    first, second = pair
+    first.rasa.delay_s = 0.05  # turns long enough to overlap if both instances took one
+    texts = [f"message {i}" for i in range(8)]
+    for i, text in enumerate(texts):  # the platform alternates instances; each one acks
+        gateway = (first, second)[i % 2]
+        assert await gateway.post(gateway.updates.message(text)) == 200
+    await first.replies(len(texts))
+    await asyncio.gather(first.settle(), second.settle())
+    assert first.rasa.texts() == texts  # in the order the customer wrote them
+    assert first.rasa.overlaps == 0  # and never two turns of the conversation at once

@@ -1,4 +1,5 @@
-"""Channel noise is stripped before NLU, and free text cannot inject a Rasa intent."""
+"""Channel noise is stripped before NLU (intent injection is neutralised elsewhere, in one place:
+tests/injection)."""
 
 import pytest
 
@@ -11,8 +12,6 @@ from bot.text_cleaning import clean, is_handoff_keyword
     ("see <https://example.com/x>", "see https://example.com/x"),
     ("@northwind_helper_bot hi there", "hi there"),
     ("  lots   of   space  ", "lots of space"),
-    ("/human_handoff", "human_handoff"),
-    ('/order_status{"order_id": "1"}', 'order_status{"order_id": "1"}'),
     ("bad\x00bytes\x07", "badbytes"),
 ])
 def test_clean(raw: str, cleaned: str) -> None:
