@@ -20,6 +20,7 @@ import sys
 import zlib
 from typing import Any
 
+from jsonschema import Draft7Validator
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
@@ -53,7 +54,7 @@ def create_app(*, token: str, package: str = "actions") -> Sanic:
                         request.path[:100])
             return response.json({"error": "unauthorized"}, status=401)
         if request.method == "POST":
-            return _parse_body(request)
+            return _too_large(request) or _parse_body(request)
         return None
 
     def failed(request: Request, exception: Exception) -> HTTPResponse:
@@ -67,6 +68,15 @@ def create_app(*, token: str, package: str = "actions") -> Sanic:
 
     app.error_handler.add(Exception, failed)
     return app
+
+
+def _too_large(request: Request) -> HTTPResponse | None:
+    """A 413 for a body over the cap. Sanic stops reading it and runs this middleware again
+    to answer its PayloadTooLarge, with an empty body that would otherwise be a 400."""
+    received = getattr(request.stream, "request_bytes", None) or 0
+    if received > MAX_BODY_BYTES:
+        return response.json({"error": f"the body is over {MAX_BODY_BYTES} bytes"}, status=413)
+    return None
 
 
 def _parse_body(request: Request) -> HTTPResponse | None:
@@ -88,8 +98,76 @@ def _parse_body(request: Request) -> HTTPResponse | None:
         return response.json({"error": str(exc)[:200]}, status=400)
     if not isinstance(parsed, dict):
         return response.json({"error": "the body must be a JSON object"}, status=400)
+    problem = next(iter(ACTION_CALL_SHAPE.iter_errors(parsed)), None)
+    if problem is not None:
+        where = "/".join(str(p) for p in problem.absolute_path) or "(root)"
+        return response.json({"error": f"not an action call: {where[:80]}: {problem.validator}"},
+                             status=400)
     request.parsed_json = parsed
     return None
+
+
+# What rasa_sdk's executor and tracker, and our actions, read from an action call, with the
+# types Rasa sends (rasa/core/actions/action.py, RemoteAction._action_call_format). rasa_sdk
+# indexes into these unchecked, so a call of another shape is refused here: a KeyError in the
+# executor would be a 500 that Rasa reports as a failed action.
+_TEXT = {"type": ["string", "null"]}
+_PARSE_DATA = {"type": ["object", "null"], "properties": {
+    "text": _TEXT, "intent": {"type": ["object", "null"], "properties": {
+        "name": _TEXT, "confidence": {"type": ["number", "null"]}}},
+    "entities": {"type": "array", "items": {"type": "object"}}}}
+ACTION_CALL_SHAPE = Draft7Validator({
+    "type": "object",
+    "required": ["next_action", "tracker"],
+    "properties": {
+        "next_action": {"type": "string"},
+        "sender_id": _TEXT,
+        "version": _TEXT,
+        "tracker": {"$ref": "#/definitions/tracker"},
+        "domain": {"$ref": "#/definitions/domain"},
+    },
+    "definitions": {
+        "tracker": {
+            "type": "object",
+            "required": ["sender_id"],
+            "properties": {
+                "sender_id": {"type": "string"},
+                "slots": {"type": "object"},
+                "latest_message": _PARSE_DATA,
+                "events": {"type": "array", "items": {"$ref": "#/definitions/event"}},
+                "paused": {"type": "boolean"},
+                "followup_action": _TEXT,
+                "active_loop": {"type": "object", "properties": {"name": _TEXT}},
+                "latest_action_name": _TEXT,
+            },
+        },
+        "event": {
+            "type": "object",
+            "required": ["event"],
+            "properties": {"event": {"type": "string"}, "text": _TEXT, "name": _TEXT,
+                           "timestamp": {"type": ["number", "null"]},
+                           "parse_data": _PARSE_DATA, "metadata": {"type": ["object", "null"]}},
+            # The tracker reads the name (and value) of slot and action events by key.
+            "allOf": [
+                {"if": {"properties": {"event": {"const": "slot"}}},
+                 "then": {"required": ["name", "value"], "properties": {"name": {"type": "string"}}}},
+                {"if": {"properties": {"event": {"const": "action"}}},
+                 "then": {"required": ["name"]}},
+            ],
+        },
+        "domain": {
+            "type": "object",
+            "properties": {
+                "slots": {"type": "object", "additionalProperties": {"type": "object"}},
+                "forms": {"type": "object", "additionalProperties": {
+                    "type": "object",
+                    "properties": {"required_slots": {"type": "array",
+                                                      "items": {"type": "string"}}}}},
+                "responses": {"type": "object"},
+            },
+        },
+    },
+})
 
 
 def main(argv: list[str] | None = None) -> int:

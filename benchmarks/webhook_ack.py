@@ -5,9 +5,12 @@ Slack retries an Events API callback that is not answered within 3 s, and Twilio
 the platform's POST as soon as the message is queued and sends the replies later through the
 platform's API. This measures that acknowledgement per channel: the real gateway app, with each
 platform channel pointed at the test suite's fake platform API, and a fake Rasa that takes 2 s per
-message behind it. Each POST is timed from send to response status received; the table gives p50,
-p99, max and mean in milliseconds, and how many replies eventually reached the fake API (all of
-them should, about 2 s later). Everything runs in-process on 127.0.0.1.
+message behind it. The gateway runs as its own process (python -m bot), the fakes and the load in
+this one. The acknowledgement waits for the durable journal write (the message and its
+idempotency mark): SQLite on disk with synchronous=FULL (the embedded default) and Redis. Each
+POST is timed from send to response status received; the table gives p50, p99, max and mean in
+milliseconds, and how many replies eventually reached the fake API (all of them should, about 2 s
+later). Everything runs on 127.0.0.1.
 
     python -m benchmarks.webhook_ack [--requests 200]
 """
@@ -17,20 +20,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
 
+from benchmarks.results import write_results
 from benchmarks.webchat_roundtrip import percentile
-from bot.app import create_app
-from bot.settings import Settings
-from bot.stores import memory_stores
+from bot.model_cache import ROOT
+from bot.stack import free_port
 from tests.fakes.rasa import FakeRasa
 from tests.serving import Stop, start_app
 from tests.fakes.slack_api import TEAM, FakeSlackApi, dm, signature_headers
@@ -136,14 +145,49 @@ class Result:
     reply_wait_s: float
 
 
-async def measure(platform: Platform, http: aiohttp.ClientSession, requests: int) -> Result:
+def journal_env(kind: str, directory: Path) -> dict[str, str]:
+    """What acknowledges in production: the journal on disk (SQLite, synchronous=FULL: the
+    embedded default) or in Redis (REDIS_URL; TEST_REDIS_URL picks the server)."""
+    if kind == "redis":
+        return {"REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+                "REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:8]}:"}
+    return {"GATEWAY_DB": str(directory / "gateway.db")}
+
+
+async def start_gateway_process(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """The gateway as `make run` runs it (python -m bot), in its own process: the load and the
+    fakes here must not share its event loop, or the figure measures them too."""
+    port = free_port()
+    full = {**os.environ, **env, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port),
+            "HANDOFF_SECRET": "bench"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot"], env=full, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            try:
+                async with http.get(url + "/healthz") as resp:
+                    if resp.status == 200:
+                        return proc, url
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the gateway did not start")
+
+
+async def measure(platform: Platform, http: aiohttp.ClientSession, requests: int,
+                  store: str) -> Result:
     stops: list[Stop] = []
+    directory = Path(tempfile.mkdtemp(prefix="webhook-ack-"))
+    gateway_proc: subprocess.Popen[bytes] | None = None
     try:
-        rasa_url = await serve(FakeRasa(delay_s=RASA_DELAY_S).app(), stops)
+        rasa = FakeRasa(delay_s=RASA_DELAY_S)
+        rasa_url = await serve(rasa.app(), stops)
         api_url = await serve(platform.api, stops)
-        gateway = await serve(create_app(Settings(rasa_url=rasa_url, handoff_secret="bench"),
-                                         stores=memory_stores(), env=platform.env(api_url)),
-                              stops)
+        gateway_proc, gateway = await start_gateway_process({
+            **platform.env(api_url), **journal_env(store, directory),
+            "RASA_URL": rasa_url, "RASA_TOKEN": rasa.token})
         slots = asyncio.Semaphore(CONCURRENCY)
         acks: list[float] = []
         bad: list[int] = []
@@ -164,38 +208,47 @@ async def measure(platform: Platform, http: aiohttp.ClientSession, requests: int
         deadline = time.perf_counter() + REPLY_WAIT_S
         while platform.replies() < requests and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
-        return Result(platform.name, acks, bad, platform.replies(),
+        return Result(f"{platform.name} ({store})", acks, bad, platform.replies(),
                       time.perf_counter() - sent_at)
     finally:
+        if gateway_proc is not None:
+            gateway_proc.terminate()
+            gateway_proc.wait()
         for stop in reversed(stops):
             await stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
-def report(results: list[Result], requests: int) -> None:
-    print(f"webhook ack latency, {requests} messages per channel (one per conversation), "
-          f"{CONCURRENCY} in flight, fake Rasa {RASA_DELAY_S:.0f} s per message")
-    print(f"{'channel':<9} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'mean ms':>8}"
-          f"  {'replies delivered':>17}")
+def report(results: list[Result], requests: int) -> list[str]:
+    lines = [f"webhook ack latency, {requests} messages per channel (one per conversation), "
+             f"{CONCURRENCY} in flight, fake Rasa {RASA_DELAY_S:.0f} s per message; each ack "
+             "after the durable journal write",
+             f"{'channel (journal)':<18} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+             f"{'mean ms':>8}  {'replies delivered':>17}"]
     for r in results:
-        print(f"{r.name:<9} {len(r.acks_ms):>4} {percentile(r.acks_ms, 50):>8.1f} "
-              f"{percentile(r.acks_ms, 99):>8.1f} {max(r.acks_ms):>8.1f} "
-              f"{statistics.fmean(r.acks_ms):>8.1f}  {r.replies:>6}/{requests:<4} "
-              f"in {r.reply_wait_s:4.1f} s")
+        lines.append(f"{r.name:<18} {len(r.acks_ms):>4} {percentile(r.acks_ms, 50):>8.1f} "
+                     f"{percentile(r.acks_ms, 99):>8.1f} {max(r.acks_ms):>8.1f} "
+                     f"{statistics.fmean(r.acks_ms):>8.1f}  {r.replies:>6}/{requests:<4} "
+                     f"in {r.reply_wait_s:4.1f} s")
     for r in results:
         if r.bad_statuses:
-            print(f"WARNING: {r.name}: {len(r.bad_statuses)} acks were not 2xx "
-                  f"(statuses {sorted(set(r.bad_statuses))})")
+            lines.append(f"WARNING: {r.name}: {len(r.bad_statuses)} acks were not 2xx "
+                         f"(statuses {sorted(set(r.bad_statuses))})")
         if r.replies < requests:
-            print(f"WARNING: {r.name}: only {r.replies} of {requests} replies reached the fake "
-                  f"API within {REPLY_WAIT_S:.0f} s")
+            lines.append(f"WARNING: {r.name}: only {r.replies} of {requests} replies reached "
+                         f"the fake API within {REPLY_WAIT_S:.0f} s")
+    return lines
 
 
-async def main(requests: int) -> None:
+async def main(requests: int, stores: list[str]) -> None:
     results: list[Result] = []
     async with aiohttp.ClientSession() as http:
-        for make in (slack_platform, telegram_platform, sms_platform):
-            results.append(await measure(make(), http, requests))
-    report(results, requests)
+        for store in stores:
+            for make in (slack_platform, telegram_platform, sms_platform):
+                results.append(await measure(make(), http, requests, store))
+    lines = report(results, requests)
+    print("\n".join(lines))
+    write_results("webhook_ack", lines)
 
 
 if __name__ == "__main__":
@@ -203,4 +256,7 @@ if __name__ == "__main__":
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=200,
                         help="messages sent to each channel (default 200)")
-    asyncio.run(main(parser.parse_args().requests))
+    parser.add_argument("--stores", default="sqlite,redis",
+                        help="journals to measure: sqlite (the embedded default), redis")
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, [s.strip() for s in args.stores.split(",") if s.strip()]))

@@ -48,13 +48,14 @@ class Erasure:
         tracker_events = await self._tracker.delete(conversation_id) if self._tracker else 0
         await self._stores.conversations.delete(conversation_id)
         await self._desk.forget(cases)
-        channel = self._channels.get(state.channel or "")
-        if channel is not None:
-            await channel.forget(conversation_id)
         await self._stores.audit.record({
             "ts": time.time(), "agent": "customer", "action": "erasure",
             "detail": {"erasure_id": secrets.token_hex(6), "channel": state.channel,
                        "tracker": self._tracker is not None}})
+        # Last: a web chat tab closed with CLOSE_ERASED then means the erasure is complete.
+        channel = self._channels.get(state.channel or "")
+        if channel is not None:
+            await channel.forget(conversation_id)
         log.info("erased the data of %s at the customer's request (%d case(s), tracker %s)",
                  mask_id(conversation_id), len(cases),
                  f"{tracker_events} event(s)" if self._tracker else "not configured")

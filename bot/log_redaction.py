@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from bot.redaction import redact
@@ -28,7 +29,8 @@ QUIET_LIBRARIES = {"twilio": logging.WARNING, "twilio.http_client": logging.WARN
                    "httpx": logging.WARNING, "httpcore": logging.WARNING,
                    "slack_bolt": logging.WARNING, "slack_sdk": logging.WARNING}
 
-_installed = False
+# What install() replaced (the record factory, the libraries' levels); None: not installed.
+_previous: tuple[Callable[..., logging.LogRecord], dict[str, int]] | None = None
 
 
 # Redaction runs on at most this much more than is kept: its patterns take time that grows
@@ -60,7 +62,7 @@ def scrub(record: logging.LogRecord) -> logging.LogRecord:
     """Redact and cap one record in place (also used directly by tests)."""
     try:
         message = record.getMessage()
-    except Exception:  # a bad format string: log what we have rather than nothing
+    except Exception:  # noqa: BLE001 - a bad format string: log what we have, not nothing
         message = f"{record.msg!r} {record.args!r}"
     record.msg = redact_capped(str(message), MAX_MESSAGE_CHARS)
     record.args = None
@@ -77,11 +79,11 @@ def scrub(record: logging.LogRecord) -> logging.LogRecord:
 
 def install() -> None:
     """Idempotent: safe to call from every entry point and from modules Rasa loads."""
-    global _installed
-    if _installed:
+    global _previous
+    if _previous is not None:
         return
-    _installed = True
     make_record = logging.getLogRecordFactory()
+    _previous = (make_record, {name: logging.getLogger(name).level for name in QUIET_LIBRARIES})
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         return scrub(make_record(*args, **kwargs))
@@ -92,3 +94,17 @@ def install() -> None:
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < level:
             logger.setLevel(level)
+
+
+def uninstall() -> None:
+    """Undo install(): the previous record factory, warnings printed again, the libraries'
+    levels back. For tests, so that one module's redaction does not reach the next."""
+    global _previous
+    if _previous is None:
+        return
+    make_record, levels = _previous
+    logging.setLogRecordFactory(make_record)
+    logging.captureWarnings(False)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    _previous = None

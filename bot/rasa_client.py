@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 EXTERNAL_PREFIX = "EXTERNAL: "  # Rasa's text for intents triggered through its API
 HANDOFF_INTENT = "human_handoff"
+CHECKPOINT_SLOT = "gateway_checkpoint"  # domain.yml: not featurized, written only by find_turn
 # Instructions the action server sends the gateway as custom payloads (never shown to anyone).
 DIRECTIVE_KEY = "gateway"
 
@@ -153,10 +154,13 @@ class RasaClient:
                         escalated: bool) -> TurnLookup:
         """After a crash: whether Rasa got our message `message_id`, and what it answered.
 
-        The lookup appends no events but goes through Rasa's conversation lock, so a turn still
-        running for this message is waited for instead of being taken as missing."""
+        The lookup goes through Rasa's conversation lock, so a turn still running for this
+        message is waited for instead of being taken as missing: it appends one event that the
+        dialogue never sees (the unfeaturized slot gateway_checkpoint; Rasa refuses an empty
+        list of events)."""
+        checkpoint = {"event": "slot", "name": CHECKPOINT_SLOT, "value": message_id}
         tracker = await self._json("POST", f"{self._conversation(conversation_id)}/tracker/events",
-                                   what="tracker", json=[])
+                                   what="tracker", json=[checkpoint])
         events = tracker.get("events") or [] if isinstance(tracker, dict) else []
         for index, event in enumerate(events):
             if event.get("event") == "user" and \

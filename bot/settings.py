@@ -86,6 +86,13 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        prefix = env.get("REDIS_PREFIX", cls.redis_prefix)
+        rasa_prefix = (env.get("RASA_REDIS_KEY_PREFIX") or "helpdesk") + ":"
+        if env.get("REDIS_URL") and env.get("RASA_TRACKER_STORE") == "redis" \
+                and prefix == rasa_prefix:
+            # Rasa's lock store and the gateway's locks would share <prefix>lock:<conversation>.
+            raise SettingsError(f"REDIS_PREFIX {prefix!r} collides with Rasa's key prefix "
+                                f"(RASA_REDIS_KEY_PREFIX); give them different values")
         return cls(
             host=env.get("GATEWAY_HOST", cls.host),
             port=_int(env, "GATEWAY_PORT", cls.port),
@@ -93,7 +100,7 @@ class Settings:
             rasa_token=env.get("RASA_TOKEN") or None,
             rasa_timeout_s=_float(env, "RASA_TIMEOUT_S", cls.rasa_timeout_s),
             redis_url=env.get("REDIS_URL") or None,
-            redis_prefix=env.get("REDIS_PREFIX", cls.redis_prefix),
+            redis_prefix=prefix,
             database=env.get("GATEWAY_DB") or cls.database,
             retention=Retention(
                 conversations_s=_days(env, "RETENTION_DAYS", 30),

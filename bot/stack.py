@@ -136,7 +136,9 @@ class Stack:
             "RASA_REDIS_PORT": redis_port,
             "RASA_REDIS_DB": redis_db,
             "RASA_REDIS_PASSWORD": "",
-            "RASA_REDIS_KEY_PREFIX": "helpdesk",
+            # Not the gateway's "helpdesk:": Rasa's lock store and the gateway's conversation
+            # locks would both be <prefix>:lock:<conversation>, and read each other's values.
+            "RASA_REDIS_KEY_PREFIX": "rasa",
             "TRACKER_RETENTION_DAYS": "30",
             "TRACKER_CONTACT_HOURS": "24",
         }

@@ -16,7 +16,7 @@ from collections import defaultdict
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Collection, Mapping
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError, ResponseError
 
 from bot.messages import InboundMessage
@@ -625,9 +625,14 @@ def instance_name() -> str:
 
 
 def redis_stores(url: str, *, prefix: str = "helpdesk:", retention: Retention | None = None,
-                 consumer: str | None = None, claim_idle_ms: int = 30_000) -> Stores:
+                 consumer: str | None = None, claim_idle_ms: int = 30_000,
+                 max_connections: int = 64) -> Stores:
     retention = retention or Retention()
-    redis = Redis.from_url(url, health_check_interval=15)
+    # A blocking pool: under a burst, a command waits for a free connection instead of failing
+    # with "Too many connections" (which would refuse an acknowledgement).
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10,
+                                           health_check_interval=15)
+    redis = Redis(connection_pool=pool)
     stream = prefix + "work"
     bus = RedisBus(redis, prefix)
 
@@ -637,6 +642,7 @@ def redis_stores(url: str, *, prefix: str = "helpdesk:", retention: Retention | 
     async def close() -> None:
         await bus.close()
         await redis.aclose()
+        await pool.disconnect()
 
     return Stores(
         kind="redis",

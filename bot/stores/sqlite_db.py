@@ -1,6 +1,7 @@
-"""One SQLite file behind an asyncio interface: one connection on one thread, so the event loop
-never blocks on the disk, and group commit, so a burst of writes (twenty webhook acknowledgements
-at once) costs one fsync instead of twenty.
+"""One SQLite file behind an asyncio interface: a writer connection and a reader connection, each
+on its own thread, so the event loop never blocks on the disk, reads never wait behind writes
+(WAL), and group commit, so a burst of writes (twenty webhook acknowledgements at once) costs one
+fsync instead of twenty.
 
 Writes run in order; consecutive writes share one transaction, each inside its own savepoint, so
 one failing write does not undo the others. A write's future resolves only after the COMMIT that
@@ -44,10 +45,14 @@ class SqliteDatabase:
     def __init__(self, path: str | Path, *, migrations: Sequence[str]) -> None:
         """`migrations[i]` brings the schema from version i to i + 1 (PRAGMA user_version)."""
         self._path = str(path)
+        self._memory = self._path == ":memory:"
         self._migrations = tuple(migrations)
-        self._jobs: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._ready: asyncio.Future[None] | None = None
+        self._writes: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
+        # A file gets a second connection for reads (WAL lets it read while the writer writes):
+        # reads never break a batch of writes, so a burst of writes costs one fsync. An
+        # in-memory database is one connection: its reads queue with the writes.
+        self._reads = self._writes if self._memory else queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
         self._opening = asyncio.Lock()
         self._closed = False
 
@@ -57,30 +62,39 @@ class SqliteDatabase:
 
     async def open(self) -> None:
         async with self._opening:
-            if self._thread is None:
+            if not self._threads:
                 await self._start()
 
     async def _start(self) -> None:
-        if self._path != ":memory:":
+        if not self._memory:
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        loop = asyncio.get_running_loop()
-        self._ready = loop.create_future()
-        self._thread = threading.Thread(target=self._run, args=(loop,), daemon=True,
-                                        name=f"sqlite {Path(self._path).name}")
-        self._thread.start()
+        roles = [("writer", self._writes)] if self._memory else [("writer", self._writes),
+                                                                  ("reader", self._reads)]
         try:
-            await self._ready
+            for role, jobs in roles:  # the writer first: it migrates the schema
+                loop = asyncio.get_running_loop()
+                ready: asyncio.Future[None] = loop.create_future()
+                thread = threading.Thread(target=self._run, args=(loop, ready, jobs, role),
+                                          daemon=True, name=f"sqlite {role} {Path(self._path).name}")
+                thread.start()
+                self._threads.append(thread)
+                await ready
         except BaseException:
-            self._thread.join()
-            self._thread = None
+            await self._stop_threads()
             raise
 
     async def close(self) -> None:
-        if self._thread is None or self._closed:
+        if not self._threads or self._closed:
             return
         self._closed = True
-        self._jobs.put(_STOP)
-        await asyncio.to_thread(self._thread.join)
+        await self._stop_threads()
+
+    async def _stop_threads(self) -> None:
+        for jobs in {id(self._writes): self._writes, id(self._reads): self._reads}.values():
+            jobs.put(_STOP)
+        for thread in self._threads:
+            await asyncio.to_thread(thread.join)
+        self._threads = []
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return await self._submit(fn, write=False)
@@ -91,26 +105,27 @@ class SqliteDatabase:
     async def _submit(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
         if self._closed:
             raise DatabaseClosed(f"{self._path} is closed")
-        if self._thread is None:  # opened on first use, so tests need no set-up step
+        if not self._threads:  # opened on first use, so tests need no set-up step
             await self.open()
         loop = asyncio.get_running_loop()
         job = _Job(fn=fn, write=write, future=loop.create_future(), loop=loop)
-        self._jobs.put(job)
+        (self._writes if write else self._reads).put(job)
         # Shielded: a cancelled caller must not leave a write half-known; it still completes.
         return await asyncio.shield(job.future)
 
-    # --- the database thread -----------------------------------------------------------------
-    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
+    # --- the database threads ----------------------------------------------------------------
+    def _run(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Future[None],
+             jobs: queue.SimpleQueue[_Job | object], role: str) -> None:
         try:
-            connection = self._connect()
+            connection = self._connect(migrate=role == "writer")
         except Exception as exc:  # reported to open()'s caller
-            loop.call_soon_threadsafe(_settle, self._ready, None, exc)
+            loop.call_soon_threadsafe(_settle, ready, None, exc)
             return
-        loop.call_soon_threadsafe(_settle, self._ready, None, None)
-        pending: _Job | None = None
+        loop.call_soon_threadsafe(_settle, ready, None, None)
+        pending: _Job | object | None = None
         try:
             while True:
-                job = pending or self._jobs.get()
+                job = pending or jobs.get()
                 pending = None
                 if job is _STOP:
                     break
@@ -121,7 +136,7 @@ class SqliteDatabase:
                 batch = [job]
                 while len(batch) < MAX_BATCH:
                     try:
-                        more = self._jobs.get_nowait()
+                        more = jobs.get_nowait()
                     except queue.Empty:
                         break
                     if isinstance(more, _Job) and more.write:
@@ -133,13 +148,16 @@ class SqliteDatabase:
         finally:
             connection.close()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, *, migrate: bool) -> sqlite3.Connection:
         connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if self._path != ":memory:":
+        if not self._memory:
             connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA foreign_keys = ON")
+        if not migrate:
+            connection.execute("PRAGMA query_only = ON")
+            return connection
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version > len(self._migrations):
             raise RuntimeError(f"{self._path} has schema version {version}, newer than this "

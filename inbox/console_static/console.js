@@ -30,7 +30,8 @@
   var ACTIONS = {
     login: 'Signed in', logout: 'Signed out', login_failed: 'Failed sign-in',
     login_locked: 'Sign-in refused (locked)', view: 'Viewed case', claim: 'Claimed',
-    reply: 'Replied', return_to_bot: 'Returned to bot', resolve: 'Resolved'
+    reply: 'Replied', return_to_bot: 'Returned to bot', resolve: 'Resolved',
+    erasure: 'Data erased at the customer\'s request'
   };
   var CLOSED = { resolved: 1, returned: 1, cancelled: 1 };
 
@@ -809,8 +810,30 @@
     }
   }
 
+  // The customer had their data deleted: the case no longer exists anywhere, so it leaves the
+  // queue at once and its detail view closes (nothing of it may stay on screen).
+  function forgetCase(id) {
+    cases = cases.filter(function (c) { return c.case_id !== id; });
+    delete unread[id];
+    delete lastCustomerText[id];
+    if (knownIds) delete knownIds[id];
+    if (selectedId === id) {
+      selectedId = null;
+      detail = null;
+      suggestionsFor = null;
+      watch(null);
+      renderCase();
+      toast('The customer asked for their data to be deleted, so this case is gone.', 'info', id);
+    }
+    renderQueue();
+  }
+
   function onEvent(ev) {
     var ch = channelOf(ev.channel).label;
+    if (ev.kind === 'erased') {
+      forgetCase(ev.case_id);
+      return;
+    }
     if (ev.kind === 'opened') {
       toast('from ' + ch + ' — ' + (TRIGGERS[ev.trigger] || 'handoff').toLowerCase() + '.', 'new', 'New case ' + ev.case_id);
     } else if (ev.kind === 'customer_message') {

@@ -196,6 +196,9 @@ class FakeRasa:
         events = body if isinstance(body, list) else [body]
         if not all(isinstance(e, dict) and isinstance(e.get("event"), str) for e in events):
             raise web.HTTPBadRequest(text="BadRequest")
+        if not events:  # Rasa 3.6: "Couldn't extract a proper event from the request body"
+            return web.json_response({"status": "failure", "reason": "ConversationError",
+                                      "code": 500}, status=500)
         async with self._turn(cid):
             self.api_events.append((cid, body))
             for event in events:

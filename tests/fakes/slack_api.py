@@ -1,8 +1,25 @@
 """A fake Slack for the real slack_sdk and slack-bolt code to talk to over loopback.
 
-FakeSlackApi is the Web API (auth.test, chat.postMessage, chat.update, chat.postEphemeral,
-conversations.members): it records every call, checks the bot token and Slack's block limits like
-the real API does, and can be told to fail the next calls (429 with Retry-After, 5xx, API errors).
+FakeSlackApi is the Web API (auth.test, chat.postMessage, chat.update, chat.delete,
+chat.postEphemeral, conversations.members): it records every call (`calls`), can be told to fail
+the next calls (`fail`: 429 with Retry-After, 5xx, API errors), and refuses what Slack refuses,
+with Slack's error codes (HTTP 200, ok=false):
+- a missing or wrong bot token: invalid_auth;
+- no channel: channel_not_found; neither text nor blocks: no_text; text over 40,000 characters:
+  msg_too_long;
+- Block Kit: more than 50 blocks, a block_id over 255 characters, a section without text or
+  fields, section text over 3,000 (or empty), more than 10 fields or one over 2,000, a header
+  that is not plain_text or over 150, a context block with more than 10 elements, an actions
+  block with more than 25 elements or repeated action_ids, a button whose plain_text is over
+  75 characters, whose value is over 2,000, whose action_id is over 255 or whose url is over
+  3,000: invalid_blocks;
+- chat.update and chat.delete act only on messages this fake created (it remembers every
+  message by channel and ts, and forgets deleted ones): a ts it never created in that channel is
+  message_not_found, a channel it never posted to is channel_not_found;
+- chat.postEphemeral without a user: user_not_found;
+- conversations.members of a channel not in `members`: channel_not_found.
+It does not know which channels exist: posting to any channel id works.
+
 SlackSender plays Slack's side of the Events API and interactivity: signed event callbacks (with
 retry headers) and button presses.
 """
@@ -131,11 +148,20 @@ def signature_headers(body: str, signature: Signature) -> dict[str, str]:
 
 
 # --- the Web API -------------------------------------------------------------------------------
+# Block Kit and message limits (docs.slack.dev: chat.postMessage, reference/block-kit).
 SECTION_TEXT_LIMIT = 3000
 SECTION_FIELDS_MAX = 10
 SECTION_FIELD_LIMIT = 2000
 HEADER_LIMIT = 150
 MESSAGE_TEXT_LIMIT = 40000
+BLOCKS_MAX = 50
+BLOCK_ID_LIMIT = 255
+CONTEXT_ELEMENTS_MAX = 10
+ACTIONS_ELEMENTS_MAX = 25
+BUTTON_TEXT_LIMIT = 75
+BUTTON_VALUE_LIMIT = 2000
+ACTION_ID_LIMIT = 255
+BUTTON_URL_LIMIT = 3000
 
 
 @dataclass(frozen=True)
@@ -168,6 +194,9 @@ class FakeSlackApi:
     members: dict[str, list[str]] = field(default_factory=dict)
     members_page_limit: int = 1000  # Slack may return fewer than asked for: pages get smaller
     calls: list[ApiCall] = field(default_factory=list)
+    # Every message this fake created and still has, by (channel, ts): what chat.update and
+    # chat.delete may act on.
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -187,6 +216,9 @@ class FakeSlackApi:
 
     def updates(self) -> list[dict[str, Any]]:
         return [c.body for c in self.attempts("chat.update") if c.ok]
+
+    def deletes(self) -> list[dict[str, Any]]:
+        return [c.body for c in self.attempts("chat.delete") if c.ok]
 
     def ephemerals(self) -> list[dict[str, Any]]:
         return [c.body for c in self.attempts("chat.postEphemeral") if c.ok]
@@ -241,15 +273,12 @@ class FakeSlackApi:
             return 200, {"ok": True, "url": "https://acme.slack.com/", "team": "Acme",
                          "user": "helpbot", "team_id": self.team_id, "user_id": self.bot_user_id,
                          "bot_id": self.bot_id}, {}
-        if method in ("chat.postMessage", "chat.update"):
-            problem = _message_problem(body)
-            if problem:
-                return 200, {"ok": False, "error": problem}, {}
-            ts = str(body.get("ts") or f"1700000000.{next(self._ts):06d}")
-            kept = {k: body[k] for k in ("text", "blocks", "thread_ts") if k in body}
-            message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id,
-                       "ts": ts, **kept}
-            return 200, {"ok": True, "channel": body["channel"], "ts": ts, "message": message}, {}
+        if method == "chat.postMessage":
+            return self._post(body)
+        if method == "chat.update":
+            return self._update(body)
+        if method == "chat.delete":
+            return self._delete(body)
         if method == "chat.postEphemeral":
             problem = _message_problem(body) or (None if body.get("user") else "user_not_found")
             if problem:
@@ -258,6 +287,48 @@ class FakeSlackApi:
         if method == "conversations.members":
             return 200, self._members_page(body), {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
+
+    def _post(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        problem = _message_problem(body)
+        if problem:
+            return 200, {"ok": False, "error": problem}, {}
+        ts = f"1700000000.{next(self._ts):06d}"
+        kept = {k: body[k] for k in ("text", "blocks", "thread_ts") if k in body}
+        message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id,
+                   "ts": ts, **kept}
+        self.messages[(str(body["channel"]), ts)] = message
+        return 200, {"ok": True, "channel": body["channel"], "ts": ts, "message": message}, {}
+
+    def _update(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        problem = _message_problem(body) or self._missing(body)
+        if problem:
+            return 200, {"ok": False, "error": problem}, {}
+        key = (str(body["channel"]), str(body["ts"]))
+        message = dict(self.messages[key])
+        # As Slack does: new text without blocks replaces the blocks too.
+        if "text" in body and "blocks" not in body:
+            message.pop("blocks", None)
+        message.update({k: body[k] for k in ("text", "blocks") if k in body})
+        self.messages[key] = message
+        return 200, {"ok": True, "channel": key[0], "ts": key[1],
+                     "text": message.get("text", ""), "message": message}, {}
+
+    def _delete(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        problem = ("channel_not_found" if not body.get("channel") else None) or self._missing(body)
+        if problem:
+            return 200, {"ok": False, "error": problem}, {}
+        key = (str(body["channel"]), str(body["ts"]))
+        del self.messages[key]
+        return 200, {"ok": True, "channel": key[0], "ts": key[1]}, {}
+
+    def _missing(self, body: dict[str, Any]) -> str | None:
+        """Why chat.update/chat.delete cannot find the message, or None."""
+        channel, ts = str(body.get("channel") or ""), str(body.get("ts") or "")
+        if not any(known == channel for known, _ in self.messages) and channel not in self.members:
+            return "channel_not_found"
+        if (channel, ts) not in self.messages:
+            return "message_not_found"
+        return None
 
     def _members_page(self, body: dict[str, Any]) -> dict[str, Any]:
         """One page of a channel's members; the cursor is the offset, as opaque as Slack's."""
@@ -295,21 +366,42 @@ def _message_problem(body: dict[str, Any]) -> str | None:
         return "no_text"
     if len(str(body.get("text") or "")) > MESSAGE_TEXT_LIMIT:
         return "msg_too_long"
-    for block in body.get("blocks") or ():
-        if block.get("type") == "section":
-            fields = block.get("fields") or []
-            if "text" not in block and not fields:
-                return "invalid_blocks"
-            if "text" in block and len(block["text"]["text"]) > SECTION_TEXT_LIMIT:
-                return "invalid_blocks"
-            if len(fields) > SECTION_FIELDS_MAX or any(
-                    len(f["text"]) > SECTION_FIELD_LIMIT for f in fields):
-                return "invalid_blocks"
-        if block.get("type") == "header" and (
-                block["text"]["type"] != "plain_text" or len(block["text"]["text"]) > HEADER_LIMIT):
-            return "invalid_blocks"
-        if block.get("type") == "actions":
-            ids = [e["action_id"] for e in block["elements"]]
-            if len(ids) != len(set(ids)) or len(ids) > 25:
-                return "invalid_blocks"
+    blocks = body.get("blocks") or []
+    if len(blocks) > BLOCKS_MAX or not all(_block_ok(block) for block in blocks):
+        return "invalid_blocks"
     return None
+
+
+def _block_ok(block: dict[str, Any]) -> bool:
+    if len(str(block.get("block_id") or "")) > BLOCK_ID_LIMIT:
+        return False
+    kind = block.get("type")
+    if kind == "section":
+        fields = block.get("fields") or []
+        if "text" not in block and not fields:
+            return False
+        if "text" in block and not 1 <= len(block["text"]["text"]) <= SECTION_TEXT_LIMIT:
+            return False
+        return len(fields) <= SECTION_FIELDS_MAX and all(
+            len(f["text"]) <= SECTION_FIELD_LIMIT for f in fields)
+    if kind == "header":
+        return block["text"]["type"] == "plain_text" and len(block["text"]["text"]) <= HEADER_LIMIT
+    if kind == "context":
+        return 1 <= len(block.get("elements") or []) <= CONTEXT_ELEMENTS_MAX
+    if kind == "actions":
+        elements = block.get("elements") or []
+        ids = [e.get("action_id") for e in elements]
+        return (1 <= len(elements) <= ACTIONS_ELEMENTS_MAX and len(ids) == len(set(ids))
+                and all(_element_ok(e) for e in elements))
+    return True
+
+
+def _element_ok(element: dict[str, Any]) -> bool:
+    if len(str(element.get("action_id") or "")) > ACTION_ID_LIMIT:
+        return False
+    if element.get("type") != "button":
+        return True
+    text = element.get("text") or {}
+    return (text.get("type") == "plain_text" and 1 <= len(str(text.get("text") or ""))
+            <= BUTTON_TEXT_LIMIT and len(str(element.get("value") or "")) <= BUTTON_VALUE_LIMIT
+            and len(str(element.get("url") or "")) <= BUTTON_URL_LIMIT)

@@ -27,12 +27,25 @@ from tests.fakes.twilio_api import FakeTwilio
 from tests.gateways import HANDOFF_SECRET, Running, start_gateway
 from tests.serving import Stop, start_app
 
-__all__ = ["HANDOFF_SECRET", "TELEGRAM_SECRET", "SLACK_INBOX", "AGENT", "AGENT_PASSWORD", "Fuzzed",
+__all__ = ["HANDOFF_SECRET", "TELEGRAM_SECRET", "SLACK_INBOX", "AGENT", "AGENT_PASSWORD", "GUESSED", "Fuzzed",
            "failed_on_our_side", "tracebacks"]
 
 TELEGRAM_SECRET = "fuzz-telegram-webhook-secret_01"
 SLACK_INBOX = "CINBOX"  # the agents' Slack channel: its listeners share the events route
 AGENT, AGENT_PASSWORD = "ana@northwind.example", "ana-correct-horse"
+# The sign-in fuzz guesses Bo's password (and locks his account); Ana's session stays usable.
+GUESSED = "bo@northwind.example"
+
+
+@dataclass
+class CountingRasa(FakeRasa):
+    """The fake Rasa, also counting /model/parse calls (the console's suggested replies)."""
+
+    parsed: list[str] = field(default_factory=list)
+
+    def parse(self, text: str) -> dict[str, Any]:
+        self.parsed.append(text)
+        return super().parse(text)
 
 
 @dataclass
@@ -47,7 +60,7 @@ class Fuzzed:
     """The gateway under fuzz and the fakes around it."""
 
     running: Running
-    rasa: FakeRasa
+    rasa: CountingRasa
     slack: FakeSlackApi
     telegram: FakeTelegramAPI
     twilio: FakeTwilio
@@ -95,11 +108,12 @@ async def fuzzed() -> AsyncIterator[Fuzzed]:
         stops.append(stop)
         return url
 
-    rasa, telegram, twilio = FakeRasa(), FakeTelegramAPI(), FakeTwilio()
+    rasa, telegram, twilio = CountingRasa(), FakeTelegramAPI(), FakeTwilio()
     slack = FakeSlackApi(members={SLACK_INBOX: ["UAGENT"]})
     rasa_url = await serve(rasa.app())
     env = {
-        "AGENT_ACCOUNTS": f"{AGENT}:{hash_password(AGENT_PASSWORD)}",
+        "AGENT_ACCOUNTS": f"{AGENT}:{hash_password(AGENT_PASSWORD)},"
+                          f"{GUESSED}:{hash_password('bo-battery-staple')}",
         "SLACK_BOT_TOKEN": slack_api.TOKEN, "SLACK_SIGNING_SECRET": slack_api.SIGNING_SECRET,
         "SLACK_API_URL": f"{await serve(slack.app())}/api/",
         "SLACK_CHANNELS": slack_api.SUPPORT_CHANNEL, "SLACK_INBOX_CHANNEL": SLACK_INBOX,

@@ -164,3 +164,28 @@ async def test_a_body_over_the_cap_is_refused_unread(fuzzed: Fuzzed, sign: bool)
 async def test_a_signed_deeply_nested_body_is_a_bad_request(fuzzed: Fuzzed, depth: int) -> None:
     body = nested(depth)
     assert await post(fuzzed, body, signed(body, content_type="application/json")) == 400
+
+
+# --- regressions: what the fuzz found (each was a 500 with a traceback) -------------------------
+REGRESSIONS = {
+    # bolt's middleware indexed into the event ("argument of type 'NoneType' is not iterable")
+    "event is null": (json.dumps({**EVENTS[0], "event": None}), "application/json"),
+    # bolt reads the last payload field of a form; only the first one was checked
+    "a second payload field": (f"payload={quote(json.dumps(PRESS))}&payload=x", FORM),
+    # the button listener called .get() on the user, which Slack sends as an object
+    "the presser as a bare id": (
+        f"payload={quote(json.dumps({**PRESS, 'user': 'UCUSTOMER'}))}", FORM),
+    # a JSON escape for a lone surrogate: valid JSON, not text; the journal could not store it
+    "a lone surrogate in the press": (
+        "payload=" + quote(json.dumps({**PRESS, "container": {**PRESS["container"],
+                                                             "message_ts": "\ud800"}})), FORM),
+}
+
+
+@pytest.mark.parametrize("case", list(REGRESSIONS), ids=list(REGRESSIONS))
+async def test_a_signed_body_bolt_cannot_handle_is_a_bad_request(
+        fuzzed: Fuzzed, quiet_caplog: pytest.LogCaptureFixture, case: str) -> None:
+    text, content_type = REGRESSIONS[case]
+    body = text.encode()
+    assert await post(fuzzed, body, signed(body, content_type=content_type)) == 400
+    assert tracebacks(quiet_caplog.records) == []

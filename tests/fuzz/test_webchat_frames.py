@@ -5,6 +5,7 @@ afterwards, nothing but a hello'd session reaches the engine, and nothing logs a
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any, AsyncIterator
 
 import aiohttp
@@ -13,7 +14,8 @@ import pytest_asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.webchat import MAX_FRAME_BYTES
+from bot.safe_json import BadJson, loads
+from channels.webchat import MAX_FRAME_BYTES, READ_LIMIT_BYTES
 from tests.fuzz.conftest import Fuzzed, tracebacks
 from tests.fuzz.strategies import FUZZ, almost_json, bodies, deep_json, huge_text, payloads
 
@@ -23,7 +25,6 @@ TEMPLATES = [{"type": "message", "id": "m-1", "text": "where is my parcel"},
              {"type": "button", "id": "b-1", "title": "Track my order",
               "payload": "/order_status"},
              {"type": "hello", "session": None}]
-ANSWERS = ("error", "ack", "session")  # what a frame is answered with, first
 
 
 def as_frame(raw: bytes) -> str | bytes:
@@ -34,11 +35,16 @@ def as_frame(raw: bytes) -> str | bytes:
         return raw
 
 
+def readable(frame: str | bytes) -> bool:
+    """Whether the socket reads the frame at all (over READ_LIMIT_BYTES it fails with 1009)."""
+    return len(frame if isinstance(frame, bytes) else frame.encode()) <= READ_LIMIT_BYTES
+
+
 frames = st.one_of(
     st.one_of(*(payloads(t) for t in TEMPLATES)).map(json.dumps),
     st.one_of(bodies, almost_json, deep_json).map(as_frame),
     huge_text.map(lambda text: json.dumps({"type": "message", "id": "m-2", "text": text})),
-)
+).filter(readable)
 
 
 class Tab:
@@ -67,6 +73,16 @@ class Tab:
         await self.ws.send_json({"type": "hello", "session": session})
         return str((await self.read_until("session"))[-1]["session"])
 
+    async def answers(self) -> list[dict[str, Any]]:
+        """Everything the socket sent in answer to the frames so far: frames are handled in
+        order, so they are the ones that came before the answer to a probe sent now."""
+        probe = f"probe-{uuid.uuid4().hex}"
+        await self.ws.send_json({"type": probe})
+        seen = await self.read_until("error")
+        while probe not in seen[-1]["text"]:
+            seen += await self.read_until("error")
+        return seen[:-1]
+
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def open_tab(fuzzed: Fuzzed) -> AsyncIterator[Any]:
@@ -84,8 +100,8 @@ async def open_tab(fuzzed: Fuzzed) -> AsyncIterator[Any]:
 
 def is_hello(frame: str | bytes) -> bool:
     try:
-        data = json.loads(frame)
-    except ValueError:
+        data = loads(frame)
+    except BadJson:
         return False
     return isinstance(data, dict) and data.get("type") == "hello"
 
@@ -115,10 +131,9 @@ async def test_a_frame_after_hello_is_answered_and_the_socket_survives(
     tab = await open_tab()
     session = await tab.hello()
     await tab.send(frame)
-    answers = await tab.read_until("session") if is_hello(frame) else []
+    answered = {f["type"] for f in await tab.answers()}
+    assert answered & {"error", "ack", "session"}
     assert await tab.hello(session) == session  # the same session, on the same socket
-    answered = [f["type"] for f in answers] or [None]
-    assert answered[0] in (*ANSWERS, None)
     await fuzzed.settle()
     assert tracebacks(quiet_caplog.records[seen:]) == []
     await tab.ws.close()
@@ -138,6 +153,18 @@ async def test_a_frame_over_the_size_limit_is_refused_and_the_socket_survives(
     assert fuzzed.intake.messages[before:] == []
 
 
+async def test_a_frame_over_the_read_limit_fails_the_connection_with_1009(
+        fuzzed: Fuzzed, open_tab: Any) -> None:
+    tab = await open_tab()
+    await tab.hello()
+    before = len(fuzzed.intake.messages)
+    await tab.send(json.dumps({"type": "message", "id": "m-huge", "text": "x" * READ_LIMIT_BYTES}))
+    closing = await tab.ws.receive(timeout=10)
+    assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE,
+                                            aiohttp.WSCloseCode.MESSAGE_TOO_BIG)
+    assert fuzzed.intake.messages[before:] == []
+
+
 async def test_a_text_frame_that_is_not_utf8_fails_the_connection_as_the_rfc_says(
         fuzzed: Fuzzed, open_tab: Any) -> None:
     # RFC 6455 section 8.1: an endpoint receiving invalid UTF-8 in a text frame MUST fail the
@@ -152,3 +179,19 @@ async def test_a_text_frame_that_is_not_utf8_fails_the_connection_as_the_rfc_say
     assert closing.data == aiohttp.WSCloseCode.INVALID_TEXT
     assert fuzzed.intake.messages[before:] == []
     assert await (await open_tab()).hello()  # the gateway takes the next tab as usual
+
+
+# --- regressions: what the fuzz found ---------------------------------------------------------
+async def test_a_message_with_a_lone_surrogate_is_refused_and_the_socket_survives(
+        fuzzed: Fuzzed, open_tab: Any, quiet_caplog: pytest.LogCaptureFixture) -> None:
+    # Valid JSON that is no text: the journal could not store it, and the exception dropped the
+    # socket with a traceback.
+    tab = await open_tab()
+    session = await tab.hello()
+    before = len(fuzzed.intake.messages)
+    await tab.send('{"type": "message", "id": "m-s", "text": "hi \\ud800"}')
+    [answer] = await tab.read_until("error")
+    assert answer["code"] == "bad_frame"
+    assert await tab.hello(session) == session
+    assert fuzzed.intake.messages[before:] == []
+    assert tracebacks(quiet_caplog.records) == []

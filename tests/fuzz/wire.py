@@ -30,7 +30,10 @@ async def raw_request(url: str, path: str | bytes, *, method: str = "POST", head
                 f"Content-Length: {len(body)}".encode(), b"Connection: close"]
         head += [name + b": " + value for name, value in headers]
         writer.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
-        await writer.drain()
+        try:
+            await writer.drain()
+        except ConnectionError:
+            pass  # the server answered early (a 413) and closed: its answer is in the buffer
         answer = await asyncio.wait_for(reader.read(), timeout_s)
     finally:
         writer.close()

@@ -44,7 +44,7 @@ async def test_conversation_state_lives_in_redis(redis_stack: tuple[Stack, str])
     assert any(k.startswith(prefix + "transcript:web:") for k in keys), keys
     assert any(k.startswith(prefix + "session:") for k in keys), keys
     # The project's tracker store on Redis, selected by RASA_TRACKER_STORE=redis.
-    assert any(k.startswith("helpdesk:tracker:events:web:") for k in keys), keys
+    assert any(k.startswith("rasa:tracker:events:web:") for k in keys), keys
     assert any(k.startswith(prefix + "journal:") for k in keys), keys
 
 

@@ -109,6 +109,7 @@ class InboxGateway:
             assert resp.status == 201, await resp.text()
             receipt = await resp.json()
         await self.until(lambda: len(self.parents()) > before)
+        await self.inbox.idle()  # and the inbox has stored the parent's ts on the case
         return Case(receipt["case_id"], conversation_id, chat, self.parents()[-1])
 
     def parents(self) -> list[ApiCall]:

@@ -17,6 +17,7 @@ import pytest
 import redis.asyncio as aioredis
 import sqlalchemy as sa
 
+from bot.log_redaction import uninstall as uninstall_log_redaction
 from bot.tracker_storage import (
     RedisTrackerStorage,
     SqlTrackerStorage,
@@ -114,6 +115,14 @@ async def redis_dump(client: aioredis.Redis, prefix: str) -> str:
             value = await client.get(key)
         lines.append(f"{key!r} {kind} {value!r}")
     return "\n".join(sorted(lines))
+
+
+@pytest.fixture(scope="package", autouse=True)
+def no_log_redaction_after() -> Iterator[None]:
+    """HelpdeskTrackerStore installs the process-wide log redaction (as it must in Rasa's
+    server); the test modules after this package log as they expect."""
+    yield
+    uninstall_log_redaction()
 
 
 @pytest.fixture

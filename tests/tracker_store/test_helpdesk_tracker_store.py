@@ -5,6 +5,7 @@ tables / keys directly."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from tests.tracker_store.conftest import FakeClock, Place, sql_place
 ROOT = Path(__file__).resolve().parents[2]
 HOUR_S = 3600
 DAY_S = 24 * HOUR_S
+T0 = 1_700_000_000.0
 OpenStore = Callable[..., HelpdeskTrackerStore]
 
 
@@ -96,8 +98,25 @@ def turn(text: str, reply: str = "Thanks!", *extra: Event, intent: str = "inform
             BotUttered(reply), ActionExecuted("action_listen")]
 
 
+_ticks = itertools.count()
+
+
+def stamped(events: list[Event]) -> list[Event]:
+    """Timestamps one second apart from a fixed start: real ones are random digits, and a
+    test that a 6-digit code is nowhere in the stored bytes must not trip over them."""
+    for event in events:
+        event.timestamp = T0 + next(_ticks)
+    return events
+
+
 def tracker_of(domain: Domain, sender_id: str, *events: Event) -> DialogueStateTracker:
-    return DialogueStateTracker.from_events(sender_id, list(events), domain.slots)
+    return DialogueStateTracker.from_events(sender_id, stamped(list(events)), domain.slots)
+
+
+def extend(tracker: DialogueStateTracker, events: list[Event]) -> None:
+    """What Rasa does during a turn: the tracker it retrieved gets new events."""
+    for event in stamped(events):
+        tracker.update(event)
 
 
 def as_dicts(tracker: DialogueStateTracker | None) -> list[dict[str, Any]]:
@@ -134,8 +153,7 @@ async def test_a_second_save_appends_only_the_new_events(
     tracker = await store.retrieve("c1")
     assert tracker is not None
     first = len(tracker.events)
-    for event in turn("thanks", intent="thank"):
-        tracker.update(event)
+    extend(tracker, turn("thanks", intent="thank"))
     await store.save(tracker)
     await store.save(tracker)  # nothing new: nothing stored
     stored = await place.raw_events("c1")
@@ -149,8 +167,7 @@ async def test_retrieve_reads_the_latest_session_and_the_full_tracker_all(
     await store.save(tracker_of(domain, "c1", *session_opening(), *turn("first session")))
     tracker = await store.retrieve("c1")
     assert tracker is not None
-    for event in [*session_opening(), *turn("second session")]:
-        tracker.update(event)
+    extend(tracker, [*session_opening(), *turn("second session")])
     await store.save(tracker)
     latest, full = await store.retrieve("c1"), await store.retrieve_full_tracker("c1")
     assert [e.get("text") for e in as_dicts(latest) if e["event"] == "user"] == [
@@ -260,8 +277,7 @@ async def test_contacts_are_masked_once_a_new_session_starts(
     await store.save(contact_conversation(domain))
     tracker = await store.retrieve(SENDER)
     assert tracker is not None
-    for event in [*session_opening(), *turn("hi again", intent="greet")]:
-        tracker.update(event)
+    extend(tracker, [*session_opening(), *turn("hi again", intent="greet")])
     await store.save(tracker)
     stored = await place.dump()
     assert "jane.doe@" not in stored and "010 0001" not in stored
@@ -310,8 +326,7 @@ async def test_delete_removes_everything(
     await store.save(contact_conversation(domain))
     tracker = await store.retrieve(SENDER)
     assert tracker is not None
-    for event in [*session_opening(), *turn("second session")]:
-        tracker.update(event)
+    extend(tracker, [*session_opening(), *turn("second session")])
     await store.save(tracker)
     await store.save(tracker_of(domain, "other", *session_opening()))
     assert await store.delete(SENDER) > 0
@@ -333,8 +348,7 @@ async def test_the_event_broker_gets_each_new_redacted_event_once(
     assert broker.published == [{"sender_id": "c1", **e} for e in await place.raw_events("c1")]
     tracker = await store.retrieve("c1")
     assert tracker is not None
-    for event in turn("thanks", intent="thank"):
-        tracker.update(event)
+    extend(tracker, turn("thanks", intent="thank"))
     await store.save(tracker)
     await store.save(tracker)  # nothing new: nothing published
     stored = await place.raw_events("c1")

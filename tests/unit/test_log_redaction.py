@@ -1,8 +1,9 @@
 """bot/log_redaction.py: once installed, every log record of every logger (ours, Rasa's, the
 channel libraries') is rendered, redacted and capped, tracebacks and warnings included.
 
-install() is global and idempotent, so it runs once here at import; each test reads what one
-handler, attached to the logger under test for that test only, formatted."""
+install() is global and idempotent, so it runs once for this module (and is undone after it, so
+other modules log as they expect); each test reads what one handler, attached to the logger
+under test for that test only, formatted."""
 
 from __future__ import annotations
 
@@ -20,9 +21,7 @@ from typing import Any
 import pytest
 import structlog
 
-from bot.log_redaction import install
-
-install()
+from bot.log_redaction import install, uninstall
 
 ROOT = Path(__file__).resolve().parents[2]
 CARD, EMAIL, PHONE = "4111 1111 1111 1111", "jane.doe@example.com", "+1 555 010 0001"
@@ -32,6 +31,13 @@ REDACTED = ("[card ****1111]", "j***@example.com", "[phone ***0001]", "code [red
 SECRETS = f"card {CARD} mail {EMAIL} phone {PHONE} code 481516 my password is hunter2"
 LOGGERS = ["slack_bolt", "rasa.core.processor", "channels.slack.bolt", "twilio.http_client",
            f"fresh.{uuid.uuid4().hex}"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def redaction_installed() -> Iterator[None]:
+    install()
+    yield
+    uninstall()
 
 
 @dataclass
