@@ -26,10 +26,11 @@ validate: setup  ## rasa data validate (tests/nlu/test_data_validate.py lists th
 nlu-report: setup  ## held-out accuracy, out-of-scope recall, macro-F1, confusions, threshold sweep
 	@$(PY) -m tests.nlu.heldout_report
 
-bench: setup  ## latency figures (not a test)
+bench: setup test-deps  ## figures, not tests: printed and written to benchmarks/results/
 	@$(PY) -m benchmarks.webchat_roundtrip
 	@$(PY) -m benchmarks.webhook_ack
 	@$(PY) -m benchmarks.handoff_latency
+	@$(PY) -m benchmarks.fault_run --kill-rasa
 
 clean:
 	rm -rf var models/*.tar.gz

@@ -24,15 +24,13 @@ from rasa_sdk.types import DomainDict
 
 from actions import clients, replies
 from actions.http_client import BackendError
-from actions.identity_client import (DeletionCodeRejected, DeletionRateLimited,
-                                     deletion_code_in)
+from actions.identity_client import DeletionCodeRejected, DeletionRateLimited, deletion_code_in
 from actions.tracker_info import with_step
 from bot.directives import Directive, payload
 from bot.identifiers import parse_email
 
 log = logging.getLogger(__name__)
 
-FORM = "account_deletion_form"
 # A mistyped code gets one retry; a second wrong code means a person is the better way.
 MAX_CODE_TRIES = 2
 # What deletion_code holds once the code was accepted: the form needs the slot filled, and the

@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 
 from bot.app import create_app
+from bot.http_logging import handler_args
 from bot.log_redaction import install as install_log_redaction
 from bot.settings import Settings
 
@@ -19,7 +20,8 @@ def main() -> None:
     # SIGTERM/SIGINT stop intake, let conversations finish the message they are on (up to
     # SHUTDOWN_GRACE_S) and keep the rest in the journal for the next start.
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
-                access_log=None, shutdown_timeout=settings.shutdown_grace_s + 5)
+                access_log=None, shutdown_timeout=settings.shutdown_grace_s + 5,
+                handler_args=handler_args())
 
 
 if __name__ == "__main__":

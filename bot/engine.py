@@ -19,6 +19,8 @@ Guarantees:
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import time
 from enum import Enum
@@ -35,7 +37,7 @@ from bot.identifiers import parse_contact
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient, RasaTurn, RasaUnavailable
 from bot.rasa_input import RasaText
-from bot.redaction import mask_id, redact
+from bot.redaction import mask_id, minimise, redact
 from bot.sentiment import score as sentiment_score
 from bot.settings import Settings
 from bot.state import ConversationState
@@ -129,6 +131,8 @@ class ConversationEngine:
         either way the channel must not acknowledge it."""
         if self._drainer.stopping:
             raise IntakeClosed("the gateway is shutting down")
+        # Card numbers and passwords never enter the system: not the journal, not Rasa.
+        message = dataclasses.replace(message, text=minimise(message.text))
         entry = await self._stores.journal.append(message, dedupe_key=dedupe_key(message))
         if entry is None:
             log.info("duplicate %s message %s ignored", message.channel,
@@ -267,9 +271,11 @@ class ConversationEngine:
         if self._escalation.needs_vip and self._customers is not None and not vip:
             contact = parse_contact(text) or (
                 message.customer_id if message.channel == "sms" else None)
-            if contact and contact != state.vip_checked:
+            # Remembered as a digest: enough to not ask again, nothing to leak.
+            checked = hashlib.sha256(contact.encode()).hexdigest()[:16] if contact else None
+            if contact and checked != state.vip_checked:
                 vip = bool(await self._customers.is_vip(contact))
-                changes.update(vip=vip, vip_checked=contact)
+                changes.update(vip=vip, vip_checked=checked)
         intent, confidence = None, 0.0
         if self._escalation.needs_intent:
             try:
@@ -465,8 +471,10 @@ class ConversationEngine:
     async def _record_line(self, conversation_id: str, role: str, text: str, *, message_id: str,
                            buttons: list[dict[str, str]] | None = None,
                            image_url: str | None = None) -> None:
-        entry: dict[str, Any] = {"id": message_id, "role": role,
-                                 "text": redact(text, keep_contact=True), "ts": time.time()}
+        # Contacts are masked here too: the transcript outlives the turn that needed them (the
+        # dialogue has them in Rasa's tracker while it runs; an agent sees them masked anyway).
+        entry: dict[str, Any] = {"id": message_id, "role": role, "text": redact(text),
+                                 "ts": time.time()}
         if buttons:
             entry["buttons"] = buttons
         if image_url:

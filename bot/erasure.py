@@ -1,5 +1,6 @@
 """Erasing a customer's data when they ask (the account-deletion flow, after they proved who they
-are): the conversation's state, transcript, web chat sessions, handoff cases and Rasa's tracker.
+are): the conversation's state, pending messages, transcript, web chat sessions, handoff cases and
+Rasa's tracker.
 
 It runs in the conversation's worker after the Rasa turn that asked for it, so no Rasa turn is
 running for the conversation: Rasa 3.6 has no API to delete a tracker (and appending events
@@ -43,6 +44,9 @@ class Erasure:
     async def erase(self, conversation_id: str) -> None:
         state = await self._stores.conversations.get(conversation_id)
         cases = await self._stores.cases.delete_for(conversation_id)
+        # The intake journal still holds the message being answered (the code itself, as typed)
+        # until the engine finishes the turn; a crash in between would replay the erased turn.
+        await self._stores.journal.delete_for(conversation_id)
         await self._stores.transcripts.delete(conversation_id)
         await self._stores.sessions.delete_for(conversation_id)
         tracker_events = await self._tracker.delete(conversation_id) if self._tracker else 0

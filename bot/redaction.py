@@ -15,7 +15,7 @@ from typing import Any
 _CARD_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 _SECRET_IN_CONTEXT = re.compile(
     r"(?i)\b(pass(?:word|wd|code)?|pwd|pin|otp|one[- ]time (?:code|password)|verification code|"
-    r"security code|cvv|cvc|2fa code|code)\b(\s*(?:is|:|=|was|it's|its)?\s*)(\S+)"
+    r"security code|cvv|cvc|2fa code|code)\b(\s*(?:(?:is|:|=|was|it's|its)\s*)?)(\S+)"
 )
 _EMAIL = re.compile(r"(?i)\b([a-z0-9._%+-])[a-z0-9._%+-]*@([a-z0-9.-]+\.[a-z]{2,})\b")
 _PHONE = re.compile(r"(?<![\w])(\+?\d[\d ().-]{7,}\d)(?![\w])")
@@ -69,6 +69,20 @@ def redact(text: str, *, keep_contact: bool = False) -> str:
         text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
         text = _PHONE.sub(_mask_phone, text)
     return text
+
+
+_PASSWORD_IN_CONTEXT = re.compile(
+    r"(?i)\b(pass(?:word|wd)?|pwd)\b(\s*(?:(?:is|:|=|was|it's|its)\s*)?)(\S+)")
+
+
+def minimise(text: str) -> str:
+    """What the assistant takes in at all (before anything is stored or sent to Rasa): card
+    numbers, IBANs and passwords removed, since nothing ever needs them (the bot asks for neither).
+    One-time codes stay: the account-deletion flow asks for one (it is kept out of every record
+    downstream, and it is single use and expires)."""
+    text = _CARD_CANDIDATE.sub(_redact_card, text)
+    text = _IBAN.sub("[iban]", text)
+    return _PASSWORD_IN_CONTEXT.sub(_redact_secret, text)
 
 
 def mask_id(identifier: str) -> str:

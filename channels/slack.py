@@ -231,7 +231,9 @@ class SlackChannel:
                      request.headers.get("X-Slack-Retry-Reason", "")[:40])
         # Bolt answers url_verification and routes to the listeners below. It reads the content
         # type raw ("APPLICATION/JSON; x" is not JSON to it): it gets the one _unparsable checked.
-        headers = {**request.headers, "Content-Type": request.content_type}
+        headers = {name: value for name, value in request.headers.items()
+                   if name.lower() != "content-type"}
+        headers["Content-Type"] = request.content_type
         response = await self._bolt.async_dispatch(AsyncBoltRequest(
             body=body, query=request.query_string, headers=headers))
         return await to_aiohttp_response(response)
@@ -404,7 +406,7 @@ def render(message: OutboundMessage, conversation_id: str) -> list[dict[str, Any
         extra.append(_actions_block(message.buttons, conversation_id))
     if extra:
         if not posts:
-            fallback = " / ".join(b.title for b in message.buttons) or "image"
+            fallback = " / ".join(_label(b) for b in message.buttons) or "image"
             posts.append({"text": _escape(fallback), "blocks": []})
         posts[-1]["blocks"].extend(extra)
     return posts
@@ -423,11 +425,17 @@ def _actions_block(buttons: Sequence[Button], conversation_id: str) -> dict[str,
             "type": "button",
             "action_id": f"choice-{i}",
             "text": {"type": "plain_text", "emoji": True,
-                     "text": _clip(button.title, BUTTON_TEXT_LIMIT)},
+                     "text": _clip(_label(button), BUTTON_TEXT_LIMIT)},
             "value": button.payload[:BUTTON_VALUE_LIMIT],
         })
     # The block id carries the conversation, so a press is placed without any stored state.
     return {"type": "actions", "block_id": conversation_id, "elements": elements}
+
+
+def _label(button: Button) -> str:
+    """What a button shows: its title, or its payload when Rasa gave none (Slack refuses a
+    button without text, and with it the whole message)."""
+    return button.title.strip() or button.payload
 
 
 def _button_inbound(channel_name: str, body: dict[str, Any],
@@ -470,7 +478,7 @@ def _unparsable(body: str, content_type: str) -> str | None:
     error = next(iter(PAYLOAD_SHAPE.iter_errors(payload)), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        return f"unexpected payload shape at {where[:80]}: {error.validator} {error.validator_value}"[:200]
+        return f"unexpected payload shape at {where[:80]}: {error.validator}"
     return None
 
 

@@ -155,6 +155,9 @@ class SqliteDatabase:
             connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows (an answered journal entry, an erased conversation) are zeroed in the
+        # file instead of lingering in free pages.
+        connection.execute("PRAGMA secure_delete = ON")
         if not migrate:
             connection.execute("PRAGMA query_only = ON")
             return connection

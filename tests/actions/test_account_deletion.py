@@ -14,9 +14,13 @@ import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
-from actions.deletion_actions import (CODE_ACCEPTED, ActionAskDeletionCode,
-                                      ActionFinishAccountDeletion, ActionStartAccountDeletion,
-                                      ValidateAccountDeletionForm)
+from actions.deletion_actions import (
+    CODE_ACCEPTED,
+    ActionAskDeletionCode,
+    ActionFinishAccountDeletion,
+    ActionStartAccountDeletion,
+    ValidateAccountDeletionForm,
+)
 from bot.directives import Directive, payload
 from tests.actions.conftest import said, slot_events, tracker
 from tests.fakes.backend import FakeBackend

@@ -197,6 +197,7 @@ class FakeSlackApi:
     # Every message this fake created and still has, by (channel, ts): what chat.update and
     # chat.delete may act on.
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    _channels: set[str] = field(default_factory=set)  # every channel it posted to
     _failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -297,6 +298,7 @@ class FakeSlackApi:
         message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id,
                    "ts": ts, **kept}
         self.messages[(str(body["channel"]), ts)] = message
+        self._channels.add(str(body["channel"]))
         return 200, {"ok": True, "channel": body["channel"], "ts": ts, "message": message}, {}
 
     def _update(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -324,7 +326,7 @@ class FakeSlackApi:
     def _missing(self, body: dict[str, Any]) -> str | None:
         """Why chat.update/chat.delete cannot find the message, or None."""
         channel, ts = str(body.get("channel") or ""), str(body.get("ts") or "")
-        if not any(known == channel for known, _ in self.messages) and channel not in self.members:
+        if channel not in self._channels and channel not in self.members:
             return "channel_not_found"
         if (channel, ts) not in self.messages:
             return "message_not_found"
@@ -344,14 +346,15 @@ class FakeSlackApi:
 
 
 async def _read_body(request: web.Request) -> dict[str, Any]:
+    """The method's arguments: Slack takes them in the query string too (slack_sdk sends
+    `params=` methods such as chat.delete that way), then in a JSON or form body."""
+    body: dict[str, Any] = dict(request.query)
     if request.method == "GET":
-        return dict(request.query)
+        return body
     if request.content_type == "application/json":
         data = await request.json()
-        return data if isinstance(data, dict) else {}
-    form = await request.post()
-    body: dict[str, Any] = {}
-    for key, value in form.items():
+        return {**body, **data} if isinstance(data, dict) else body
+    for key, value in (await request.post()).items():
         text = str(value)
         # slack_sdk sends blocks JSON-encoded inside form posts
         body[key] = json.loads(text) if key in ("blocks", "attachments") else text

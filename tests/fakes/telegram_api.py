@@ -6,8 +6,24 @@ POST /bot<token>/<method> (form-encoded, JSON-encoded non-string values, as PTB 
 ({"ok": false, "error_code": 429, "description": ..., "parameters": {"retry_after": 1}}) so PTB
 raises its real exceptions (RetryAfter, Forbidden, BadRequest, NetworkError).
 
-Every call is recorded (including failed attempts); `fail()` injects errors; `queue_update()` feeds
-getUpdates for long polling; `webhook` holds what setWebhook registered.
+Every call is recorded (`calls`, refused ones marked failed); `fail()` injects errors;
+`queue_update()` feeds getUpdates for long polling; `webhook` holds what setWebhook registered.
+
+It refuses what the Bot API refuses, with its status and description:
+- a wrong token in the URL: 401 Unauthorized; an unknown method: 404;
+- sendMessage: text that is empty once leading and trailing whitespace is trimmed, 400 "Bad
+  Request: message text is empty"; over 4096 characters (Unicode code points: the server counts
+  with tdlib's utf8_length, so an emoji is one), 400 "Bad Request: message is too long";
+- an inline button whose callback_data is over 64 bytes (UTF-8): 400 "Bad Request:
+  BUTTON_DATA_INVALID";
+- a chat id that is no integer: 400 "Bad Request: chat not found"; a chat in `blocked`: 403
+  "Forbidden: bot was blocked by the user"; a chat in `not_started` (a user who never pressed
+  Start): 403 "Forbidden: bot can't initiate conversation with a user";
+- sendPhoto: a caption over 1024 characters, 400 "Bad Request: message caption is too long";
+- answerCallbackQuery: only for a query Telegram delivered (built by an `Updates` bound to this
+  API: `Updates(api=fake)`), once, within `callback_answer_window_s`; anything else is 400 "Bad
+  Request: query is too old and response timeout expired or query ID is invalid";
+- getUpdates while a webhook is set: 409 Conflict.
 """
 
 from __future__ import annotations
@@ -46,10 +62,21 @@ class Failure:
     retry_after: int | None = None
 
 
+TEXT_LIMIT = 4096  # characters (code points) of a message text, after trimming
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64  # bytes
+QUERY_INVALID = ("Bad Request: query is too old and response timeout expired or query ID is "
+                 "invalid")
+
+
 @dataclass
 class FakeTelegramAPI:
     token: str = TOKEN
     username: str = BOT_USERNAME
+    blocked: set[int] = field(default_factory=set)  # chats whose user blocked the bot
+    not_started: set[int] = field(default_factory=set)  # users who never started the bot
+    # How long after its delivery a callback query may be answered (Telegram: a few seconds).
+    callback_answer_window_s: float = 15.0
     # How long an empty getUpdates waits at most, whatever timeout the client asked for, so a
     # stopped poller never leaves the server holding a request for long.
     long_poll_cap_s: float = 0.5
@@ -61,6 +88,11 @@ class FakeTelegramAPI:
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+    _queries: dict[str, float] = field(default_factory=dict)  # delivered, not answered yet
+
+    def delivered_query(self, query_id: str) -> None:
+        """Telegram delivered this callback query (Updates bound to this API call it)."""
+        self._queries[query_id] = time.monotonic()
 
     @property
     def bot_id(self) -> int:
@@ -110,25 +142,55 @@ class FakeTelegramAPI:
         if handler is None:
             self.calls.append(Call(method, params, failed=True))
             return _error(404, "Not Found: method not found")
+        call = Call(method, params)
         if method != "getUpdates":
-            self.calls.append(Call(method, params))
-        return await handler(params)
+            self.calls.append(call)  # before answering: a long poll is recorded when it returns
+        response = await handler(params)
+        call.failed = response.status != 200
+        return response
 
     async def _m_getMe(self, params: dict[str, Any]) -> web.Response:
         return _ok(self._bot_user())
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> web.Response:
+        text = str(params.get("text") or "").strip()
+        refusal = self._chat_refusal(params) or _markup_refusal(params.get("reply_markup"))
+        if refusal is None and not text:
+            refusal = _error(400, "Bad Request: message text is empty")
+        if refusal is None and len(text) > TEXT_LIMIT:
+            refusal = _error(400, "Bad Request: message is too long")
+        if refusal is not None:
+            return refusal
         message = self._message(params["chat_id"], text=params["text"])
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
         return _ok(message)
 
     async def _m_sendPhoto(self, params: dict[str, Any]) -> web.Response:
+        refusal = self._chat_refusal(params) or _markup_refusal(params.get("reply_markup"))
+        if refusal is None and len(str(params.get("caption") or "").strip()) > CAPTION_LIMIT:
+            refusal = _error(400, "Bad Request: message caption is too long")
+        if refusal is not None:
+            return refusal
         photo = [{"file_id": "photo-1", "file_unique_id": "u1", "width": 640, "height": 480}]
         return _ok(self._message(params["chat_id"], photo=photo))
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> web.Response:
+        delivered = self._queries.pop(str(params.get("callback_query_id") or ""), None)
+        if delivered is None or time.monotonic() - delivered > self.callback_answer_window_s:
+            return _error(400, QUERY_INVALID)
         return _ok(True)
+
+    def _chat_refusal(self, params: dict[str, Any]) -> web.Response | None:
+        try:
+            chat_id = int(params.get("chat_id"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return _error(400, "Bad Request: chat not found")
+        if chat_id in self.blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.not_started:
+            return _error(403, "Forbidden: bot can't initiate conversation with a user")
+        return None
 
     async def _m_sendChatAction(self, params: dict[str, Any]) -> web.Response:
         return _ok(True)
@@ -191,6 +253,17 @@ async def _params(request: web.Request) -> dict[str, Any]:
     return params
 
 
+def _markup_refusal(markup: Any) -> web.Response | None:
+    """The Bot API's refusal of an inline keyboard, or None."""
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    for row in rows or ():
+        for button in row:
+            data = button.get("callback_data")
+            if data is not None and len(str(data).encode()) > CALLBACK_DATA_LIMIT:
+                return _error(400, "Bad Request: BUTTON_DATA_INVALID")
+    return None
+
+
 def _ok(result: Any) -> web.Response:
     return web.json_response({"ok": True, "result": result})
 
@@ -204,14 +277,18 @@ def _error(status: int, description: str, retry_after: int | None = None) -> web
 
 # --- what Telegram sends --------------------------------------------------------------------
 class Updates:
-    """Builds Update payloads as Telegram delivers them, with fresh update and message ids."""
+    """Builds Update payloads as Telegram delivers them, with fresh update and message ids.
+    Bound to a FakeTelegramAPI (`api`), it tells the API which callback queries it delivered,
+    so answerCallbackQuery accepts them as Telegram would."""
 
-    def __init__(self, *, bot_id: int = BOT_ID, bot_username: str = BOT_USERNAME) -> None:
+    def __init__(self, *, bot_id: int = BOT_ID, bot_username: str = BOT_USERNAME,
+                 api: FakeTelegramAPI | None = None) -> None:
         self._update_ids = itertools.count(500_000)
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(9_000_000_000_000)
         self.bot_id = bot_id
         self.bot_username = bot_username
+        self.api = api
 
     def message(self, text: str | None = None, *, chat_id: int = 4242, user_id: int = 4242,
                 chat_type: str = "private", reply_to_bot: bool = False,
@@ -254,6 +331,8 @@ class Updates:
         query = {"id": str(next(self._callback_ids)), "chat_instance": "ci-1",
                  "from": {"id": user_id, "is_bot": False, "first_name": "Jane"},
                  "message": message, "data": callback_data}
+        if self.api is not None:
+            self.api.delivered_query(query["id"])
         return {"update_id": next(self._update_ids), "callback_query": query}
 
 

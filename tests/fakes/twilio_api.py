@@ -1,15 +1,23 @@
 """A fake Twilio for SMS tests: the REST Messages resource the real `twilio` client talks to, and
 the other direction, Twilio's signed webhook requests to the gateway.
 
-The API side records every create request (`attempts`) and the accepted ones (`sent`), checks
-Basic auth like Twilio does, refuses unsubscribed numbers with error 21610 and bodies over 1600
-characters with 21617, and can be told to fail the next requests (`fail_next`)."""
+The API side records every create request (`attempts`) and the accepted ones (`sent`), can be told
+to fail the next requests (`fail_next`), and refuses what Twilio's Messages resource refuses, with
+its HTTP status and error code (https://www.twilio.com/docs/api/errors):
+- another account's URL: 404 (20404); wrong Basic auth: 401 (20003);
+- no To: 400 (21604); a To that is not an E.164 number ("+" and 2 to 15 digits): 400 (21211);
+- neither From nor MessagingServiceSid: 400 (21603); a From this account does not own (not in
+  `numbers`): 400 (21606); a MessagingServiceSid that is not "MG" + 32 hex digits: 400 (21701);
+- no Body (and no MediaUrl): 400 (21602); a Body over 1600 characters: 400 (21617);
+- a To that texted STOP on Twilio's side (`unsubscribed`): 400 (21610).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -22,6 +30,9 @@ ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 FROM_NUMBER = "+15005550006"
 PUBLIC_BASE_URL = "https://help.example.com"  # what Twilio calls; the gateway sits behind a proxy
+BODY_LIMIT = 1600
+_E164 = re.compile(r"\+[1-9]\d{1,14}")
+_SERVICE_SID = re.compile(r"MG[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,8 @@ class FakeTwilio:
     public_base_url: str = PUBLIC_BASE_URL
     # Numbers that texted STOP on Twilio's side: sends to them fail with 21610.
     unsubscribed: set[str] = field(default_factory=set)
+    # The account's own phone numbers: the only valid From.
+    numbers: set[str] = field(default_factory=lambda: {FROM_NUMBER})
     attempts: list[dict[str, str]] = field(default_factory=list)
     sent: list[dict[str, str]] = field(default_factory=list)
     _failures: deque[Failure | None] = field(default_factory=deque)  # None: let one through
@@ -95,26 +108,43 @@ class FakeTwilio:
         if failure is not None:
             headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
             return _error(failure.status, failure.code, failure.message, headers=headers)
-        if not form.get("To") or not form.get("Body"):
-            return _error(400, 21604, "A 'To' phone number and a 'Body' are required.")
-        if not (form.get("From") or form.get("MessagingServiceSid")):
-            return _error(400, 21603, "A 'From' phone number is required.")
-        if form["To"] in self.unsubscribed:
-            return _error(400, 21610, "Attempt to send to unsubscribed recipient")
-        if len(form["Body"]) > 1600:
-            return _error(400, 21617, "The concatenated message body exceeds the 1600 character "
-                                      "limit.")
+        refusal = self._refusal(form)
+        if refusal is not None:
+            return _error(400, *refusal)
         sid = f"SM{next(self._sids):032x}"
         self.sent.append({**form, "Sid": sid})
         return web.json_response(status=201, data={
             "sid": sid, "account_sid": self.account_sid, "to": form["To"],
             "from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid"),
-            "body": form["Body"], "status": "queued", "num_segments": "1", "num_media": "0",
+            "body": form.get("Body", ""), "status": "queued", "num_segments": "1",
+            "num_media": "1" if form.get("MediaUrl") else "0",
             "direction": "outbound-api", "api_version": "2010-04-01", "price": None,
             "error_code": None, "error_message": None, "uri":
                 f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
             "date_created": None, "date_updated": None, "date_sent": None,
         })
+
+    def _refusal(self, form: Mapping[str, str]) -> tuple[int, str] | None:
+        """Twilio's error code and message for a create request it refuses, or None."""
+        to, sender, service = form.get("To", ""), form.get("From"), form.get("MessagingServiceSid")
+        if not to:
+            return 21604, "A 'To' phone number is required."
+        if not _E164.fullmatch(to):
+            return 21211, f"Invalid 'To' Phone Number: {to[:40]}"
+        if not (sender or service):
+            return 21603, "A 'From' phone number is required."
+        if sender and sender not in self.numbers:
+            return 21606, (f"The 'From' phone number provided ({sender[:40]}) is not a valid "
+                           "message-capable Twilio phone number for this destination.")
+        if service and not _SERVICE_SID.fullmatch(service):
+            return 21701, "The Messaging Service does not exist"
+        if not form.get("Body") and not form.get("MediaUrl"):
+            return 21602, "Message body is required."
+        if len(form.get("Body", "")) > BODY_LIMIT:
+            return 21617, "The concatenated message body exceeds the 1600 character limit."
+        if to in self.unsubscribed:
+            return 21610, "Attempt to send to unsubscribed recipient"
+        return None
 
     # --- webhooks to the gateway ----------------------------------------------------------
     def sign(self, url: str, params: Mapping[str, str]) -> str:

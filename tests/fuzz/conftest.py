@@ -1,6 +1,7 @@
-"""Fuzz fixtures: one running gateway per test module with every channel on (Slack, Telegram, SMS
-and the web chat, each pointed at its local fake platform API), the agent console with one
-account, and a fake Rasa behind it. Module-scoped, so a hundred examples share one gateway.
+"""Fuzz fixtures: one running gateway per test module with every channel on (Slack with its agent
+inbox, Telegram, SMS and the web chat, each pointed at its local fake platform API), the agent
+console with two accounts, and a fake Rasa behind it. Module-scoped, so a hundred examples share
+one gateway (tests run in the module's event loop: `pytest.mark.asyncio(loop_scope="module")`).
 
 `intake` records every message a channel handed to the engine: the explicit signal that an
 unauthenticated request got nowhere (together with the fake Rasa's own counters)."""
@@ -27,8 +28,8 @@ from tests.fakes.twilio_api import FakeTwilio
 from tests.gateways import HANDOFF_SECRET, Running, start_gateway
 from tests.serving import Stop, start_app
 
-__all__ = ["HANDOFF_SECRET", "TELEGRAM_SECRET", "SLACK_INBOX", "AGENT", "AGENT_PASSWORD", "GUESSED", "Fuzzed",
-           "failed_on_our_side", "tracebacks"]
+__all__ = ["AGENT", "AGENT_PASSWORD", "GUESSED", "HANDOFF_SECRET", "SLACK_INBOX",
+           "TELEGRAM_SECRET", "Fuzzed", "failed_on_our_side", "tracebacks"]
 
 TELEGRAM_SECRET = "fuzz-telegram-webhook-secret_01"
 SLACK_INBOX = "CINBOX"  # the agents' Slack channel: its listeners share the events route

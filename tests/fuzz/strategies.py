@@ -79,8 +79,8 @@ content_types = st.sampled_from([
     None, "", "application/json", "application/json; charset=utf-8",
     "application/json; charset=utf-16", "application/json; charset=latin-1",
     "application/json; charset=x-unknown-42", "application/json; charset=\"", "application/json;;;",
-    "text/plain", "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; "
-    "charset=utf-7", "multipart/form-data; boundary=x", "application/xml", "*/*", "garbage",
+    "text/plain", "application/x-www-form-urlencoded",
+    "application/x-www-form-urlencoded; charset=utf-7", "multipart/form-data; boundary=x", "application/xml", "*/*", "garbage",
     "application/json; charset=utf-8; charset=ascii", "APPLICATION/JSON", "\u00e9/\u00e9",
 ])
 
@@ -149,7 +149,7 @@ def mutated(draw: st.DrawFn, template: Any, *, max_changes: int = 3) -> Any:
         where = draw(st.sampled_from(paths(value)))
         replacement = draw(st.one_of(st.just(_DELETE), json_values)) if where else \
             draw(json_values)
-        value = _without_deleted(_changed(value, where, lambda _: replacement))
+        value = _without_deleted(_changed(value, where, lambda _, new=replacement: new))
     return value
 
 
@@ -162,7 +162,7 @@ def oddly_valued(draw: st.DrawFn, template: Any, *, max_changes: int = 4) -> Any
     for _ in range(draw(st.integers(min_value=1, max_value=max_changes))):
         where = draw(st.sampled_from(leaves))
         replacement = draw(_same_kind(_at(template, where)))
-        value = _changed(value, where, lambda _: replacement)
+        value = _changed(value, where, lambda _, new=replacement: new)
     return value
 
 

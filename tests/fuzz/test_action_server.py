@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import socket
-import subprocess
 import sys
 import zlib
 from dataclasses import dataclass
@@ -73,22 +72,23 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Acti
            "IDENTITY_API_URL": backend_url, "BACKEND_RETRIES": "1", "BACKEND_TIMEOUT_S": "1",
            "HANDOFF_SECRET": "x", "GATEWAY_HANDOFF_URL": f"http://127.0.0.1:{free_port()}/h"}
     with log.open("wb") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "actions.server", "--port", str(port)],
-                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "actions.server", "--port", str(port), cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         await healthy(url, process)
         yield ActionServer(url=url, log=log, backend=backend)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        await asyncio.wait_for(process.wait(), 10)
         await stop_backend()
 
 
-async def healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+async def healthy(url: str, process: asyncio.subprocess.Process) -> None:
     async with aiohttp.ClientSession() as http:
         for _ in range(300):
-            assert process.poll() is None, "the action server exited"
+            assert process.returncode is None, "the action server exited"
             try:
                 async with http.get(f"{url}/health") as resp:
                     if resp.status == 200:
@@ -198,10 +198,10 @@ async def test_a_body_over_the_cap_is_refused(server: ActionServer, deflate: boo
     # a client that is still writing must read the answer it already got.
     body = b'{"a": "' + b"x" * MAX_BODY_BYTES + b'"}'
     headers = {"Content-Encoding": "deflate"} if deflate else {}
-    async with aiohttp.ClientSession() as http:
-        async with http.post(server.url + webhook(), headers=headers,
-                             data=zlib.compress(body) if deflate else body) as resp:
-            assert resp.status == 413
+    async with aiohttp.ClientSession() as http, http.post(
+            server.url + webhook(), headers=headers,
+            data=zlib.compress(body) if deflate else body) as resp:
+        assert resp.status == 413
 
 
 async def test_a_deeply_nested_call_is_a_bad_request(server: ActionServer) -> None:

@@ -13,10 +13,26 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inbox.console import COOKIE, MAX_BODY_BYTES
-from tests.fuzz.conftest import (AGENT, AGENT_PASSWORD, GUESSED, HANDOFF_SECRET, Fuzzed,
-                                 failed_on_our_side, tracebacks)
-from tests.fuzz.strategies import (FEW, FUZZ, bodies, content_types, header_values,
-                                   lone_surrogates, nested, odd_text, payloads)
+from tests.fuzz.conftest import (
+    AGENT,
+    AGENT_PASSWORD,
+    GUESSED,
+    HANDOFF_SECRET,
+    Fuzzed,
+    failed_on_our_side,
+    tracebacks,
+)
+from tests.fuzz.strategies import (
+    FEW,
+    FUZZ,
+    bodies,
+    content_types,
+    header_values,
+    lone_surrogates,
+    nested,
+    odd_text,
+    payloads,
+)
 from tests.fuzz.test_handoff_endpoint import package
 from tests.fuzz.wire import Headers, raw_request
 

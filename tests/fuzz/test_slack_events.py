@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from channels.slack import MAX_BODY_BYTES
 from tests.fakes.slack_api import DM_CHANNEL, SIGNING_SECRET, SUPPORT_CHANNEL, TEAM, dm, mention
 from tests.fuzz.conftest import SLACK_INBOX, Fuzzed, failed_on_our_side, tracebacks
-from tests.fuzz.strategies import (FEW, FUZZ, bodies, content_types, header_values, nested,
-                                   payloads)
+from tests.fuzz.strategies import FEW, FUZZ, bodies, content_types, header_values, nested, payloads
 from tests.fuzz.wire import Headers, raw_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -7,26 +7,31 @@ action server's directives (bot/directives.py):
   storage, the audit log says that an erasure happened (and nothing else), the web chat tab is
   closed with 4000 and starts over, and the agent console drops the conversation's case.
 
-Both store implementations are exercised: the in-process one and the real Redis."""
+The tests where the store implementation matters run on the in-process stores and on the real
+Redis."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import pytest
 
-from bot.engine import SECRET_PLACEHOLDER
+from bot.cases import CaseDesk
+from bot.engine import SECRET_PLACEHOLDER, dedupe_key
+from bot.erasure import Erasure
+from bot.messages import InboundMessage
 from bot.stores import Stores, memory_stores, redis_stores
 from bot.tracker_storage import SqlTrackerStorage
 from channels.webchat import CLOSE_ERASED
 from tests.chat_client import ChatClient, Frame
-from tests.console.conftest import AGENT_ACCOUNTS, ANA, ANA_PASSWORD, AgentSocket
 from tests.conftest import REDIS_URL, Serve
+from tests.console.conftest import AGENT_ACCOUNTS, ANA, ANA_PASSWORD, AgentSocket
 from tests.fakes.rasa import FakeRasa, Reply
 from tests.gateways import Running, start_gateway
 
@@ -35,6 +40,7 @@ CODE = "246810"   # the right code: the account is deleted
 WRONG = "135791"  # a wrong code
 OTHER_CONVERSATION = "web:someone-else"
 HANDOFF = {"title": "Talk to a person", "payload": "/human_handoff"}
+BOTH_STORES = pytest.mark.parametrize("stores", ["memory", "redis"], indirect=True)
 
 
 def action_server(text: str) -> Reply:
@@ -68,10 +74,13 @@ class TrackerStoreLikeRasa(FakeRasa):
 # --- fixtures ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture
 async def stores(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Stores]:
-    built = (memory_stores() if request.param == "memory"
-             else redis_stores(REDIS_URL, prefix=redis_prefix))
+    """In-process stores; BOTH_STORES runs a test on the real Redis as well, where the store
+    implementation (deletes, the bus that carries the confirmation and the inbox events) is
+    what the test is about."""
+    built = (redis_stores(REDIS_URL, prefix=redis_prefix)
+             if getattr(request, "param", "memory") == "redis" else memory_stores())
     yield built
     await built.close()
 
@@ -286,6 +295,7 @@ async def test_the_code_is_in_no_log_line(gateway: Erasing, caplog: pytest.LogCa
 # --- ERASE_CONVERSATION: nothing of the conversation is left ----------------------------------
 
 
+@BOTH_STORES
 async def test_the_customer_reads_the_confirmation_before_the_chat_is_erased(
         gateway: Erasing, customer: Callable[[], Awaitable[Customer]]) -> None:
     visitor = await customer()
@@ -295,6 +305,7 @@ async def test_the_customer_reads_the_confirmation_before_the_chat_is_erased(
     assert texts(replies) == ["Done: your account is deleted."]
 
 
+@BOTH_STORES
 async def test_the_gateway_keeps_no_state_transcript_or_session_of_it(
         gateway: Erasing, customer: Callable[[], Awaitable[Customer]]) -> None:
     visitor = await customer()
@@ -307,6 +318,7 @@ async def test_the_gateway_keeps_no_state_transcript_or_session_of_it(
     assert await stores.sessions.get(visitor.session) is None
 
 
+@BOTH_STORES
 async def test_the_conversation_s_cases_are_deleted(
         gateway: Erasing, http: aiohttp.ClientSession,
         customer: Callable[[], Awaitable[Customer]]) -> None:
@@ -318,6 +330,19 @@ async def test_the_conversation_s_cases_are_deleted(
 
     assert await gateway.stores.cases.get(case_id) is None
     assert await cases_of(gateway.stores, visitor.conversation_id) == []
+
+
+@BOTH_STORES
+async def test_the_intake_journal_keeps_no_pending_message_of_it(stores: Stores) -> None:
+    # The message being answered (the code, as typed) is in the journal until the engine has
+    # finished the turn that erases the conversation.
+    message = InboundMessage(channel="web", conversation_id="web:erased", customer_id="web:erased",
+                             text=CODE, platform_message_id="web:erased:1", received_at=1.0)
+    await stores.journal.append(message, dedupe_key=dedupe_key(message))
+
+    await Erasure(stores, CaseDesk(stores), tracker=None).erase("web:erased")
+
+    assert await stores.journal.entries("web:erased") == []
 
 
 async def test_rasa_s_tracker_storage_holds_no_event_of_it(
@@ -387,6 +412,7 @@ async def test_a_new_hello_starts_a_fresh_conversation(
     assert await gateway.stores.sessions.get(hello["session"]) != visitor.conversation_id
 
 
+@BOTH_STORES
 async def test_the_console_drops_the_erased_case(
         gateway: Erasing, http: aiohttp.ClientSession,
         customer: Callable[[], Awaitable[Customer]]) -> None:

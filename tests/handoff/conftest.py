@@ -137,17 +137,19 @@ MakeGateway = Callable[..., Awaitable[Gateway]]
 @pytest.fixture
 async def make_gateway(fakes: Fakes, http: aiohttp.ClientSession
                        ) -> AsyncIterator[MakeGateway]:
-    """make_gateway(stores=None, **settings) -> a running gateway with every channel on; the
+    """make_gateway(stores=None, env=None, **settings) -> a running gateway with every channel
+    on (env adds to the channels' environment); the
     fake action server hands off to the newest one. `gateway.stop()` shuts one down mid-test."""
     shutdowns: list[Callable[[], Awaitable[None]]] = []
     opened: list[Stores] = []
 
-    async def make(*, stores: Stores | None = None, **settings: Any) -> Gateway:
+    async def make(*, stores: Stores | None = None, env: dict[str, str] | None = None,
+                   **settings: Any) -> Gateway:
         stores = stores or memory_stores()
         opened.append(stores)
         settings.setdefault("pending_retry_interval_s", 3600.0)
         running = await start_gateway(fakes.rasa, fakes.rasa_url, stores=stores,
-                                      env=fakes.env(), **settings)
+                                      env={**fakes.env(), **(env or {})}, **settings)
         shutdowns.append(running.stop)
         return Gateway(url=running.url, app=running.app, stores=stores, fakes=fakes, http=http,
                        shutdown=running.stop)

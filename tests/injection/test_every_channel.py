@@ -91,17 +91,17 @@ async def channels() -> AsyncIterator[Channels]:
         stops.append(stop)
         return url
 
-    rasa, twilio = FakeRasa(), FakeTwilio()
+    rasa, twilio, telegram = FakeRasa(), FakeTwilio(), FakeTelegramAPI()
     env = {"SLACK_BOT_TOKEN": slack_api.TOKEN, "SLACK_SIGNING_SECRET": slack_api.SIGNING_SECRET,
            "SLACK_API_URL": f"{await serve(FakeSlackApi().app())}/api/",
            "TELEGRAM_BOT_TOKEN": telegram_api.TOKEN, "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
-           "TELEGRAM_API_URL": await serve(FakeTelegramAPI().app()),
+           "TELEGRAM_API_URL": await serve(telegram.app()),
            **twilio.channel_env(await serve(twilio.app()))}
     stores = memory_stores()
     running = await start_gateway(rasa, await serve(rasa.app()), stores=stores, env=env,
                                   pending_retry_interval_s=3600.0)
     async with aiohttp.ClientSession() as http:
-        yield Channels(running, rasa, twilio, Updates(), http)
+        yield Channels(running, rasa, twilio, Updates(api=telegram), http)
     await running.stop()
     await stores.close()
     for stop in reversed(stops):

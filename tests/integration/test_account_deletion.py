@@ -10,10 +10,11 @@ import asyncio
 import json
 import re
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -41,11 +42,11 @@ def rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
 
 
 async def backend(stack: Stack, method: str, path: str, **kw: Any) -> tuple[int, Any]:
-    async with aiohttp.ClientSession() as http:
-        async with http.request(method, f"http://127.0.0.1:{stack.ports.backend}{path}",
-                                headers={"Authorization": f"Bearer {stack.backend_token}"},
-                                **kw) as resp:
-            return resp.status, await resp.json()
+    url = f"http://127.0.0.1:{stack.ports.backend}{path}"
+    headers = {"Authorization": f"Bearer {stack.backend_token}"}
+    async with aiohttp.ClientSession() as http, http.request(method, url, headers=headers,
+                                                            **kw) as resp:
+        return resp.status, await resp.json()
 
 
 async def code_in_mailbox(stack: Stack, email: str) -> str:

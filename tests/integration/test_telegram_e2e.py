@@ -69,7 +69,8 @@ async def user(stack: Stack, serve: Serve) -> TelegramUser:
     url = await serve(app)
     # A fresh chat per run: the stack's Rasa tracker outlives a single test.
     chat_id = random.randrange(10**8, 10**9)
-    return TelegramUser(chat_id=chat_id, gateway_url=url, engine=app[ENGINE_KEY], api=api)
+    return TelegramUser(chat_id=chat_id, gateway_url=url, engine=app[ENGINE_KEY], api=api,
+                        updates=Updates(api=api))
 
 
 async def test_order_status_on_telegram(user: TelegramUser) -> None:

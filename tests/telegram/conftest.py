@@ -99,7 +99,7 @@ async def make_gateway(serve: Serve, fake_rasa: tuple[FakeRasa, str],
                          stores=stores, env={**telegram_env, **(env or {})})
         url = await serve(app)
         return Gateway(url=url, engine=app[ENGINE_KEY], stores=stores, rasa=fake_rasa[0],
-                       api=fake_telegram[0], updates=Updates(), http=http)
+                       api=fake_telegram[0], updates=Updates(api=fake_telegram[0]), http=http)
 
     return make
 
