@@ -42,7 +42,8 @@ from bot.http_bodies import read_bytes
 from bot.messages import Attachment, Button, InboundMessage, OutboundMessage
 from bot.safe_json import BadJson, loads
 from channels.base import DeliveryFailed
-from channels.outbound import (PermanentSendError, RetryableSendError, send_with_retry,
+from channels.outbound import (PermanentSendError, RetryableSendError, RetryPolicy,
+                               send_with_retry,
                                shown_text, split_text)
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,6 @@ BUTTON_VALUE_LIMIT = 2000
 MAX_BUTTONS = 25  # elements in one actions block
 BUTTON_ACTION = re.compile(r"^choice-\d+$")
 API_TIMEOUT_S = 10
-SEND_ATTEMPTS = 4
-RETRY_BASE_DELAY_S = 0.5
 
 # Message subtypes that are a person writing to us; edits, deletions, joins, bot posts... are not.
 CUSTOMER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
@@ -117,15 +116,17 @@ class BotIdentity:
 
 
 def build(engine: ConversationEngine, env: Mapping[str, str]) -> SlackChannel:
-    return SlackChannel(engine, SlackConfig.from_env(env))
+    return SlackChannel(engine, SlackConfig.from_env(env), retry=RetryPolicy.from_env(env))
 
 
 # --- the channel --------------------------------------------------------------------------------
 class SlackChannel:
     name = "slack"
 
-    def __init__(self, engine: ConversationEngine, config: SlackConfig) -> None:
+    def __init__(self, engine: ConversationEngine, config: SlackConfig, *,
+                 retry: RetryPolicy = RetryPolicy()) -> None:
         self._engine = engine
+        self.retry = retry
         self._config = config
         # No retry handlers: send_with_retry owns retries, so attempts are counted in one place.
         self._client = AsyncWebClient(token=config.bot_token, base_url=config.api_url,
@@ -357,7 +358,7 @@ class SlackChannel:
                     channel=address.channel, ts=str(message.get("ts")),
                     text=str(message.get("text") or title), blocks=blocks)),
                 what=f"slack chat.update in {address.conversation_id}", attempts=2,
-                base_delay_s=RETRY_BASE_DELAY_S)
+                policy=self.retry)
         except DeliveryFailed:
             pass  # cosmetic only; send_with_retry has logged why
 
@@ -372,7 +373,7 @@ class SlackChannel:
                     lambda post=post: self.call(self._client.chat_postMessage(
                         channel=address.channel, thread_ts=address.thread_ts, **post)),
                     what=f"slack chat.postMessage to {conversation_id}",
-                    attempts=SEND_ATTEMPTS, base_delay_s=RETRY_BASE_DELAY_S)
+                    policy=self.retry)
 
     async def call(self, request: Awaitable[Any]) -> Any:
         """Await one Web API call, sorting its failures into retryable and permanent ones (for

@@ -61,6 +61,7 @@ from channels.base import DeliveryFailed
 from channels.outbound import (
     PermanentSendError,
     RetryableSendError,
+    RetryPolicy,
     send_with_retry,
     shown_text,
     sms_encoding,
@@ -139,7 +140,7 @@ class SmsConfig:
 
 
 def build(engine: ConversationEngine, env: Mapping[str, str]) -> SmsChannel:
-    return SmsChannel(engine, SmsConfig.from_env(env))
+    return SmsChannel(engine, SmsConfig.from_env(env), retry=RetryPolicy.from_env(env))
 
 
 class _TwilioHttpClient(AsyncTwilioHttpClient):
@@ -161,8 +162,10 @@ class _TwilioHttpClient(AsyncTwilioHttpClient):
 class SmsChannel:
     name = "sms"
 
-    def __init__(self, engine: ConversationEngine, config: SmsConfig) -> None:
+    def __init__(self, engine: ConversationEngine, config: SmsConfig, *,
+                 retry: RetryPolicy = RetryPolicy()) -> None:
         self._engine = engine
+        self._retry = retry
         self._config = config
         self._validator = RequestValidator(config.auth_token)
         self._http: _TwilioHttpClient | None = None
@@ -277,7 +280,8 @@ class SmsChannel:
         parts = split_text(_render(messages), BODY_LIMIT)
         for number, part in enumerate(parts, start=1):
             what = f"sms to {mask_id(conversation_id)} (part {number}/{len(parts)})"
-            sid = await send_with_retry(partial(self._send, conversation_id, to, part), what=what)
+            sid = await send_with_retry(partial(self._send, conversation_id, to, part), what=what,
+                                        policy=self._retry)
             log.info("%s sent as %s: %d chars, %s, %d segment(s)", what, sid, len(part),
                      sms_encoding(part), sms_segments(part))
 

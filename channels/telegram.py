@@ -70,7 +70,8 @@ from bot.redaction import mask_id
 from bot.safe_json import BadJson, loads
 from bot.settings import SettingsError
 from channels.base import DeliveryFailed
-from channels.outbound import (PermanentSendError, RetryableSendError, send_with_retry,
+from channels.outbound import (PermanentSendError, RetryableSendError, RetryPolicy,
+                               send_with_retry,
                                shown_text, split_text)
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ class TelegramConfig:
 
 def build(engine: ConversationEngine, env: Mapping[str, str]) -> TelegramChannel:
     """The registry's builder."""
-    return TelegramChannel(engine, TelegramConfig.from_env(env))
+    return TelegramChannel(engine, TelegramConfig.from_env(env), retry=RetryPolicy.from_env(env))
 
 
 def make_bot(config: TelegramConfig) -> Bot:
@@ -185,8 +186,10 @@ class TelegramChannel:
     name = CHANNEL
 
     def __init__(self, engine: ConversationEngine, config: TelegramConfig, *,
-                 poll_timeout_s: float = POLL_TIMEOUT_S) -> None:
+                 poll_timeout_s: float = POLL_TIMEOUT_S,
+                 retry: RetryPolicy = RetryPolicy()) -> None:
         self._engine = engine
+        self._retry = retry
         self._config = config
         self._bot = make_bot(config)
         self._username = config.username
@@ -487,7 +490,7 @@ class TelegramChannel:
                 return await call()
             except TelegramError as exc:
                 raise _send_error(exc) from exc
-        return await send_with_retry(attempt, what=what)
+        return await send_with_retry(attempt, what=what, policy=self._retry)
 
 
 # --- helpers ------------------------------------------------------------------------------

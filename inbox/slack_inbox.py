@@ -54,8 +54,6 @@ AGENT_PREFIX = "slack:"  # agent ids are slack:<user id>
 CLAIM, RETURN, RESOLVE = "inbox-claim", "inbox-return", "inbox-resolve"
 ACTIONS = re.compile(r"^inbox-(claim|return|resolve)$")
 MEMBERS_TTL_S = 60.0
-SEND_ATTEMPTS = 4
-RETRY_BASE_DELAY_S = 0.5
 PARENT_LEASE_S = 30  # one instance posts a case's parent; others wait for its ts meanwhile
 PARENT_WAIT_S = 5.0
 REPLY_DEDUPE_TTL_S = 24 * 3600
@@ -284,8 +282,7 @@ class SlackInbox:
 
     async def _send(self, what: str, request: Callable[[], Awaitable[Any]]) -> Any:
         return await send_with_retry(lambda: self._slack.call(request()),
-                                     what=f"slack inbox {what}", attempts=SEND_ATTEMPTS,
-                                     base_delay_s=RETRY_BASE_DELAY_S)
+                                     what=f"slack inbox {what}", policy=self._slack.retry)
 
     def _index_key(self, ts: str) -> str:
         return f"{self._channel}:{ts}"
@@ -431,7 +428,7 @@ class SlackInbox:
                     lambda cursor=cursor: self._slack.call(self._slack.client.conversations_members(
                         channel=self._channel, limit=1000, cursor=cursor)),
                     what=f"slack inbox conversations.members of {self._channel}", attempts=2,
-                    base_delay_s=RETRY_BASE_DELAY_S)
+                    policy=self._slack.retry)
                 members.update(str(m) for m in page.get("members") or ())
                 cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
                 if not cursor:
@@ -459,7 +456,7 @@ class SlackInbox:
 
         try:
             await send_with_retry(send, what=f"slack inbox message to {user}",
-                                  attempts=SEND_ATTEMPTS, base_delay_s=RETRY_BASE_DELAY_S)
+                                  policy=self._slack.retry)
         except DeliveryFailed:
             log.error("slack inbox: could not tell %s: %s", user, text)
 

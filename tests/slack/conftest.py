@@ -13,7 +13,6 @@ from bot.app import ENGINE_KEY, create_app
 from bot.engine import ConversationEngine
 from bot.settings import Settings
 from bot.stores import Stores, memory_stores
-from channels import slack
 from tests.conftest import Serve
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.slack_api import SIGNING_SECRET, SUPPORT_CHANNEL, TOKEN, FakeSlackApi, SlackSender
@@ -23,7 +22,10 @@ HANDOFF_SECRET = "test-handoff-secret"
 
 def slack_env(api_url: str, **overrides: str) -> dict[str, str]:
     return {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": api_url, "SLACK_CHANNELS": SUPPORT_CHANNEL, **overrides}
+            "SLACK_API_URL": api_url, "SLACK_CHANNELS": SUPPORT_CHANNEL,
+            # Back off briefly between send attempts, so retry scenarios stay quick (Retry-After
+            # still sets the delay when Slack gives one).
+            "SEND_RETRY_BASE_DELAY_S": "0.01", **overrides}
 
 
 @dataclass
@@ -34,13 +36,6 @@ class SlackGateway:
     rasa: FakeRasa
     slack: FakeSlackApi
     events: SlackSender
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Back off briefly between send attempts, so retry scenarios stay quick (Retry-After still
-    sets the delay when Slack gives one)."""
-    monkeypatch.setattr(slack, "RETRY_BASE_DELAY_S", 0.01)
 
 
 @pytest.fixture

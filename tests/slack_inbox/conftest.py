@@ -18,8 +18,6 @@ from bot.cases import CaseDesk
 from bot.engine import ConversationEngine
 from bot.state import Case as StoredCase
 from bot.stores import Stores, memory_stores
-from channels import slack
-from inbox import slack_inbox
 from inbox.slack_inbox import SLACK_INBOX_KEY, SlackInbox
 from tests.chat_client import ChatClient
 from tests.conftest import Serve
@@ -36,7 +34,8 @@ OUTSIDER = "UOUTSIDER"  # in the workspace, not in the inbox channel
 
 def inbox_env(api_url: str, **overrides: str) -> dict[str, str]:
     return {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": api_url, "SLACK_INBOX_CHANNEL": INBOX, **overrides}
+            "SLACK_API_URL": api_url, "SLACK_INBOX_CHANNEL": INBOX,
+            "SEND_RETRY_BASE_DELAY_S": "0.01", **overrides}
 
 
 def a_package(conversation_id: str) -> dict[str, Any]:
@@ -175,12 +174,6 @@ async def messages_until(chat: ChatClient, role: str, *,
         frames.append(frame)
         if frame["role"] == role:
             return frames
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(slack, "RETRY_BASE_DELAY_S", 0.01)
-    monkeypatch.setattr(slack_inbox, "RETRY_BASE_DELAY_S", 0.01)
 
 
 @pytest.fixture

@@ -68,7 +68,9 @@ def new_sid() -> str:
 
 
 def sms_env(twilio_url: str, **overrides: str) -> dict[str, str]:
-    return FakeTwilio().channel_env(twilio_url, **overrides)
+    # Exponential backoff without the waiting (Retry-After is still honoured as given).
+    return FakeTwilio().channel_env(twilio_url, **{"SEND_RETRY_BASE_DELAY_S": "0.01",
+                                                   **overrides})
 
 
 @pytest.fixture

@@ -4,22 +4,12 @@ finally fails is recorded in the transcript by the engine and the gateway carrie
 
 from __future__ import annotations
 
-from functools import partial
 
 import pytest
 
-from channels import outbound
-from channels import sms as sms_channel
 from tests.sms.conftest import CUSTOMER, MakeGateway, SmsGateway
 
 CONVERSATION = f"sms:{CUSTOMER}"
-
-
-@pytest.fixture(autouse=True)
-def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Exponential backoff without the waiting (Retry-After is still honoured as given)."""
-    monkeypatch.setattr(sms_channel, "send_with_retry",
-                        partial(outbound.send_with_retry, base_delay_s=0.01))
 
 
 async def undelivered(sms: SmsGateway) -> list[str]:

@@ -6,6 +6,7 @@ import pytest
 
 from channels.base import DeliveryFailed
 from channels.outbound import (
+    RetryPolicy,
     PermanentSendError,
     RetryableSendError,
     send_with_retry,
@@ -24,17 +25,16 @@ async def test_retryable_errors_are_retried_until_success() -> None:
             raise RetryableSendError("503")
         return "ok"
 
-    assert await send_with_retry(send, what="t", base_delay_s=0.001) == "ok"
+    assert await send_with_retry(send, what="t", policy=RetryPolicy(base_delay_s=0.001)) == "ok"
     assert len(calls) == 3
 
 
-async def test_retry_after_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_retry_after_is_honoured() -> None:
     slept: list[float] = []
 
     async def fake_sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr("channels.outbound.asyncio.sleep", fake_sleep)
     attempts = iter([RetryableSendError("429", retry_after_s=7.0), None])
 
     async def send() -> None:
@@ -42,7 +42,7 @@ async def test_retry_after_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
         if error:
             raise error
 
-    await send_with_retry(send, what="t")
+    await send_with_retry(send, what="t", policy=RetryPolicy(sleep=fake_sleep))
     assert slept == [7.0]
 
 
@@ -51,7 +51,7 @@ async def test_exhausted_retries_raise_delivery_failed() -> None:
         raise RetryableSendError("timeout")
 
     with pytest.raises(DeliveryFailed, match="after 3 attempts"):
-        await send_with_retry(send, what="t", attempts=3, base_delay_s=0.001)
+        await send_with_retry(send, what="t", attempts=3, policy=RetryPolicy(base_delay_s=0.001))
 
 
 async def test_permanent_errors_are_not_retried() -> None:
