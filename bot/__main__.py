@@ -21,7 +21,7 @@ def main() -> None:
     # SHUTDOWN_GRACE_S) and keep the rest in the journal for the next start.
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
                 access_log=None, shutdown_timeout=settings.shutdown_grace_s + 5,
-                handler_args=handler_args())
+                **handler_args())
 
 
 if __name__ == "__main__":
