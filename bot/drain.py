@@ -21,6 +21,7 @@ from typing import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
+from bot.cancellation import cancel_and_wait, cancel_requested
 from bot.stores import Stores, WorkTicket
 from bot.stores.sqlite_db import DatabaseClosed
 
@@ -70,15 +71,11 @@ class Drainer:
 
     async def stop(self) -> None:
         self._stopping = True
-        for task in self._loops:
-            task.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
+        await cancel_and_wait(self._loops)
         workers = list(self._workers.values())
         if workers:
             done, pending = await asyncio.wait(workers, timeout=self._grace_s)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            await cancel_and_wait(pending)
             if pending:
                 log.warning("stopped %d conversation(s) mid-turn; their messages stay in the "
                             "journal for the next start", len(pending))
@@ -136,7 +133,7 @@ class Drainer:
 
     async def _consume(self) -> None:
         delay = 0.1
-        while True:
+        while not cancel_requested():
             try:
                 # A notice is often for a conversation the accepting instance is already on:
                 # take it only if nobody holds the conversation.
@@ -167,7 +164,7 @@ class Drainer:
 
     async def _sweep_forever(self) -> None:
         rounds = 0
-        while True:
+        while not cancel_requested():
             await asyncio.sleep(self._interval_s)
             try:
                 await self.sweep_once()

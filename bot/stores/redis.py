@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator, Collection, Mapping
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError, ResponseError
 
+from bot.cancellation import cancel_and_wait, cancel_requested
 from bot.messages import InboundMessage
 from bot.state import (CASE_STATE_FIELDS, Case, CaseStatus, ConversationState,
                        check_conversation_fields)
@@ -535,12 +536,11 @@ class RedisBus:
 
     async def close(self) -> None:
         if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+            await cancel_and_wait([self._listener])
 
     async def _listen(self) -> None:
         delay = 0.1
-        while True:
+        while not cancel_requested():
             pubsub = self._r.pubsub(ignore_subscribe_messages=True)
             try:
                 # One pattern for every topic, so a subscriber added later needs no round trip.
@@ -612,7 +612,7 @@ class RedisConversationLock:
                             self._ttl_ms)
 
     async def _keep(self, key: str, token: str) -> None:
-        while True:
+        while not cancel_requested():
             await asyncio.sleep(self._ttl_ms / 3000)
             try:
                 await self._r.eval(self._RENEW, 1, key, token, self._ttl_ms)
