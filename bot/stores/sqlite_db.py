@@ -1,7 +1,7 @@
-"""One SQLite file behind an asyncio interface: a writer connection and a reader connection, each
-on its own thread, so the event loop never blocks on the disk, reads never wait behind writes
-(WAL), and group commit, so a burst of writes (twenty webhook acknowledgements at once) costs one
-fsync instead of twenty.
+"""One SQLite file behind an asyncio interface: a writer connection on its own thread, so the event
+loop never waits for a commit, with group commit, so a burst of writes (twenty webhook
+acknowledgements at once) costs one fsync instead of twenty; and a read-only connection used
+right on the event loop, so reads never wait behind writes (WAL).
 
 Writes run in order; consecutive writes share one transaction, each inside its own savepoint, so
 one failing write does not undo the others. A write's future resolves only after the COMMIT that
@@ -48,11 +48,11 @@ class SqliteDatabase:
         self._memory = self._path == ":memory:"
         self._migrations = tuple(migrations)
         self._writes: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
-        # A file gets a second connection for reads (WAL lets it read while the writer writes):
-        # reads never break a batch of writes, so a burst of writes costs one fsync. An
-        # in-memory database is one connection: its reads queue with the writes.
-        self._reads = self._writes if self._memory else queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
+        self._thread: threading.Thread | None = None
+        # A file gets a second, read-only connection (WAL lets it read while the writer writes),
+        # so reads never break a batch of writes. An in-memory database is one connection: its
+        # reads queue with the writes on the writer's thread.
+        self._reader: sqlite3.Connection | None = None
         self._opening = asyncio.Lock()
         self._closed = False
 
@@ -62,41 +62,48 @@ class SqliteDatabase:
 
     async def open(self) -> None:
         async with self._opening:
-            if not self._threads:
+            if self._thread is None:
                 await self._start()
 
     async def _start(self) -> None:
         if not self._memory:
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        roles = [("writer", self._writes)] if self._memory else [("writer", self._writes),
-                                                                  ("reader", self._reads)]
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        self._thread = threading.Thread(target=self._run, args=(loop, ready), daemon=True,
+                                        name=f"sqlite writer {Path(self._path).name}")
+        self._thread.start()
         try:
-            for role, jobs in roles:  # the writer first: it migrates the schema
-                loop = asyncio.get_running_loop()
-                ready: asyncio.Future[None] = loop.create_future()
-                thread = threading.Thread(target=self._run, args=(loop, ready, jobs, role),
-                                          daemon=True, name=f"sqlite {role} {Path(self._path).name}")
-                thread.start()
-                self._threads.append(thread)
-                await ready
+            await ready  # the writer migrates the schema before anything reads it
+            if not self._memory:
+                self._reader = self._connect(migrate=False)
         except BaseException:
-            await self._stop_threads()
+            await self._shut()
             raise
 
     async def close(self) -> None:
-        if not self._threads or self._closed:
+        if self._thread is None or self._closed:
             return
         self._closed = True
-        await self._stop_threads()
+        await self._shut()
 
-    async def _stop_threads(self) -> None:
-        for jobs in {id(self._writes): self._writes, id(self._reads): self._reads}.values():
-            jobs.put(_STOP)
-        for thread in self._threads:
-            await asyncio.to_thread(thread.join)
-        self._threads = []
+    async def _shut(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._thread is not None:
+            self._writes.put(_STOP)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._thread is None and not self._closed:
+            await self.open()
+        # Reads of a file run right here, on the event loop: WAL lets them read what was
+        # committed while the writer writes, a point read from the page cache takes microseconds,
+        # and a hop to another thread per read cost milliseconds each under load.
+        if self._reader is not None:
+            return fn(self._reader)
         return await self._submit(fn, write=False)
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -105,19 +112,19 @@ class SqliteDatabase:
     async def _submit(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
         if self._closed:
             raise DatabaseClosed(f"{self._path} is closed")
-        if not self._threads:  # opened on first use, so tests need no set-up step
+        if self._thread is None:  # opened on first use, so tests need no set-up step
             await self.open()
         loop = asyncio.get_running_loop()
         job = _Job(fn=fn, write=write, future=loop.create_future(), loop=loop)
-        (self._writes if write else self._reads).put(job)
+        self._writes.put(job)
         # Shielded: a cancelled caller must not leave a write half-known; it still completes.
         return await asyncio.shield(job.future)
 
-    # --- the database threads ----------------------------------------------------------------
-    def _run(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Future[None],
-             jobs: queue.SimpleQueue[_Job | object], role: str) -> None:
+    # --- the writer thread -------------------------------------------------------------------
+    def _run(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Future[None]) -> None:
+        jobs = self._writes
         try:
-            connection = self._connect(migrate=role == "writer")
+            connection = self._connect(migrate=True)
         except Exception as exc:  # reported to open()'s caller
             loop.call_soon_threadsafe(_settle, ready, None, exc)
             return
