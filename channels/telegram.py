@@ -61,6 +61,7 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.request import HTTPXRequest
 
 from bot.drain import STORE_ERRORS
 from bot.engine import ConversationEngine, IntakeClosed
@@ -89,6 +90,13 @@ MAX_UPDATE_BYTES = 1024 * 1024
 CALLBACK_MAP_LIMIT = 200
 SHORT_ID_PREFIX = "~"
 POLL_TIMEOUT_S = 25.0
+# PTB's default is one connection with a 1 s pool timeout: replies to concurrent conversations
+# queued on it and timed out waiting. httpcore also rescans its whole queue of waiting requests
+# for every request it starts and ends (a burst of replies cost more CPU than everything else the
+# gateway does), so the channel lets no more sends start than there are connections.
+# Telegram allows ~30 messages/s per bot anyway.
+SEND_CONNECTIONS = 16
+SEND_POOL_TIMEOUT_S = 10.0
 POLL_MAX_BACKOFF_S = 30.0
 
 _TOKEN = re.compile(r"^(\d+):[A-Za-z0-9_-]+$")
@@ -170,7 +178,9 @@ def build(engine: ConversationEngine, env: Mapping[str, str]) -> TelegramChannel
 def make_bot(config: TelegramConfig) -> Bot:
     _keep_token_out_of_logs()
     return Bot(config.token, base_url=f"{config.api_url}/bot",
-               base_file_url=f"{config.api_url}/file/bot")
+               base_file_url=f"{config.api_url}/file/bot",
+               request=HTTPXRequest(connection_pool_size=SEND_CONNECTIONS,
+                                    pool_timeout=SEND_POOL_TIMEOUT_S))
 
 
 def _keep_token_out_of_logs() -> None:
@@ -196,6 +206,7 @@ class TelegramChannel:
         self._poll_timeout_s = poll_timeout_s
         self._poller: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sending = asyncio.Semaphore(SEND_CONNECTIONS)
 
     def mount(self, app: web.Application) -> None:
         if self._config.mode == "webhook":
@@ -487,7 +498,8 @@ class TelegramChannel:
     async def _send(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         async def attempt() -> T:
             try:
-                return await call()
+                async with self._sending:  # a burst waits here, not in httpcore's pool queue
+                    return await call()
             except TelegramError as exc:
                 raise _send_error(exc) from exc
         return await send_with_retry(attempt, what=what, policy=self._retry)
