@@ -161,7 +161,6 @@ class Stack:
                     f"http://127.0.0.1:{p.actions}/health", env),
             Process("rasa server", [self.python, "-m", "bot.rasa_server", "run", "--enable-api",
                                     "-i", "127.0.0.1", "-p", str(p.rasa),
-                                    "--auth-token", env["RASA_TOKEN"],
                                     "--model", str(model), "--endpoints", "endpoints.yml",
                                     "--credentials", "credentials.yml"],
                     f"http://127.0.0.1:{p.rasa}/status?token={env['RASA_TOKEN']}", env),
