@@ -98,7 +98,8 @@ class Gateway:
 @pytest.fixture
 async def gateway(fake_rasa: FakeRasa) -> AsyncIterator[Gateway]:
     settings = Settings(rasa_url=fake_rasa.url,  # type: ignore[attr-defined]
-                        rasa_timeout_s=5.0, pending_retry_interval_s=3600.0)
+                        rasa_token=fake_rasa.token, rasa_timeout_s=5.0,
+                        pending_retry_interval_s=3600.0)
     app = create_app(settings, stores=memory_stores())
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

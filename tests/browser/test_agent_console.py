@@ -11,12 +11,12 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from bot.app import DESK_KEY, STORES_KEY, create_app
-from bot.settings import Settings
 from bot.stores import memory_stores
 from inbox.suggestions import faq_answers
 from tests.browser.conftest import ARTIFACTS
 from tests.chat_client import ChatClient
 from tests.conftest import Serve
+from tests.gateways import settings_for
 from tests.console.conftest import (AGENT_ACCOUNTS, ANA, ANA_PASSWORD, BO, HANDOFF_SECRET,
                                     NluFakeRasa, a_package)
 
@@ -29,8 +29,7 @@ TIMEOUT_MS = 10_000
 async def console_gateway(serve: Serve) -> AsyncIterator[dict[str, Any]]:
     rasa = NluFakeRasa()
     rasa_url = await serve(rasa.app())
-    settings = Settings(rasa_url=rasa_url, handoff_secret=HANDOFF_SECRET, rasa_timeout_s=5.0,
-                        pending_retry_interval_s=3600.0)
+    settings = settings_for(rasa, rasa_url, pending_retry_interval_s=3600.0)
     app = create_app(settings, stores=memory_stores(), env={"AGENT_ACCOUNTS": AGENT_ACCOUNTS})
     url = await serve(app)
     async with aiohttp.ClientSession() as http:

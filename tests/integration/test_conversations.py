@@ -32,7 +32,6 @@ FAQ_QUESTIONS = {
     "support_hours": "what are your support hours",
     "warranty": "is there a warranty on your products",
     "gift_cards": "do gift cards expire",
-    "delete_account": "how do i delete my account",
 }
 
 
