@@ -337,29 +337,46 @@ class RedisAuditLog:
 
 
 class RedisKeyValueStore:
+    """Values under `kv:<namespace>:<key>`, each with its TTL, and per namespace an index of its
+    keys (a sorted set scored by expiry time), so listing a namespace reads that namespace only:
+    a SCAN would walk every key of the database (every conversation and transcript), and the
+    sweep lists a namespace every few seconds. Every put and every listing drop the members
+    that have expired, and the index itself expires with its longest-lived value, so it keeps
+    no id for long after its value is gone. Expiry times come from the Redis server's clock, as
+    the values' TTLs do, so instances with skewed clocks agree."""
+
+    _NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2]) / 1e6\n"
+    _PUT = _NOW + """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+"""
+    _LIST = _NOW + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+"""
+
     def __init__(self, redis: Redis, prefix: str) -> None:
-        self._r, self._p = redis, prefix + "kv:"
+        self._r, self._p, self._index_p = redis, prefix + "kv:", prefix + "kv-index:"
 
     async def get(self, namespace: str, key: str) -> Any | None:
         value = await self._r.get(f"{self._p}{namespace}:{key}")
         return json.loads(value) if value is not None else None
 
     async def put(self, namespace: str, key: str, value: Any, *, ttl_s: int) -> None:
-        await self._r.set(f"{self._p}{namespace}:{key}", _dumps(value), ex=max(1, int(ttl_s)))
+        await self._r.eval(self._PUT, 2, f"{self._p}{namespace}:{key}", self._index_p + namespace,
+                           _dumps(value), max(1, int(ttl_s)), key)
 
     async def delete(self, namespace: str, key: str) -> None:
-        await self._r.delete(f"{self._p}{namespace}:{key}")
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.delete(f"{self._p}{namespace}:{key}")
+            pipe.zrem(self._index_p + namespace, key)
+            await pipe.execute()
 
     async def keys(self, namespace: str) -> list[str]:
-        start = f"{self._p}{namespace}:"
-        found = [_s(k)[len(start):] async for k in self._r.scan_iter(match=_glob(start) + "*",
-                                                                      count=500)]
-        return sorted(found)
-
-
-def _glob(text: str) -> str:
-    """`text` with Redis glob characters escaped (a namespace or prefix is matched literally)."""
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+        members = await self._r.eval(self._LIST, 1, self._index_p + namespace)
+        return sorted(_s(m) for m in members)
 
 
 class RedisIntakeJournal:
@@ -387,8 +404,10 @@ if redis.call('LLEN', KEYS[2]) == 0 then redis.call('SREM', KEYS[3], ARGV[2]) en
 return 1
 """
 
-    def __init__(self, redis: Redis, prefix: str, retention: Retention, stream: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, retention: Retention, stream: str, *,
+                 intake: Redis | None = None) -> None:
         self._r, self._p, self._retention, self._stream = redis, prefix + "journal:", retention, stream
+        self._intake = intake or redis  # for append only: the acknowledgement waits for it
         self._seen = prefix + "seen:"
 
     def _conv(self, conversation_id: str) -> str:
@@ -397,7 +416,7 @@ return 1
     async def append(self, message: InboundMessage, *, dedupe_key: str) -> JournalEntry | None:
         now = time.time()
         cid = message.conversation_id
-        entry_id = await self._r.eval(
+        entry_id = await self._intake.eval(
             self._APPEND, 5, self._seen + dedupe_key, self._p + "seq", self._p + "convs",
             self._stream, self._conv(cid),
             self._retention.dedupe_s, cid, _dumps(message.to_dict()),
@@ -624,6 +643,12 @@ def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+# The journal's appends (the acknowledgement path) have connections of their own: in one shared
+# pool they queued behind the commands of every conversation being drained (redis-py hands out
+# connections through one asyncio.Condition), which tripled the ack's p99 under a burst.
+INTAKE_CONNECTIONS = 32
+
+
 def redis_stores(url: str, *, prefix: str = "helpdesk:", retention: Retention | None = None,
                  consumer: str | None = None, claim_idle_ms: int = 30_000,
                  max_connections: int = 64) -> Stores:
@@ -633,6 +658,9 @@ def redis_stores(url: str, *, prefix: str = "helpdesk:", retention: Retention | 
     pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10,
                                            health_check_interval=15)
     redis = Redis(connection_pool=pool)
+    intake_pool = BlockingConnectionPool.from_url(url, max_connections=INTAKE_CONNECTIONS,
+                                                  timeout=10, health_check_interval=15)
+    intake = Redis(connection_pool=intake_pool)
     stream = prefix + "work"
     bus = RedisBus(redis, prefix)
 
@@ -643,6 +671,8 @@ def redis_stores(url: str, *, prefix: str = "helpdesk:", retention: Retention | 
         await bus.close()
         await redis.aclose()
         await pool.disconnect()
+        await intake.aclose()
+        await intake_pool.disconnect()
 
     return Stores(
         kind="redis",
@@ -654,7 +684,7 @@ def redis_stores(url: str, *, prefix: str = "helpdesk:", retention: Retention | 
         locks=RedisConversationLock(redis, prefix),
         audit=RedisAuditLog(redis, prefix, retention),
         kv=RedisKeyValueStore(redis, prefix),
-        journal=RedisIntakeJournal(redis, prefix, retention, stream),
+        journal=RedisIntakeJournal(redis, prefix, retention, stream, intake=intake),
         work=RedisWorkQueue(redis, stream, consumer or instance_name(),
                             claim_idle_ms=claim_idle_ms),
         bus=bus,
