@@ -19,6 +19,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import logging
@@ -39,6 +40,7 @@ from bot.rasa_client import RasaClient, RasaTurn, RasaUnavailable
 from bot.rasa_input import RasaText
 from bot.redaction import mask_id, minimise, redact
 from bot.sentiment import score as sentiment_score
+from bot.sentiment import warm as warm_sentiment
 from bot.settings import Settings
 from bot.state import ConversationState
 from bot.stores import JournalEntry, Progress, Stores
@@ -115,6 +117,9 @@ class ConversationEngine:
         return self._drainer
 
     async def start(self) -> None:
+        # VADER reads its lexicon on first use (tens of ms of CPU): done here, not inside the
+        # first turn, where it stalled every acknowledgement in flight.
+        await asyncio.to_thread(warm_sentiment)
         await self._drainer.start()
 
     async def close(self) -> None:

@@ -14,6 +14,11 @@ def _analyser() -> SentimentIntensityAnalyzer:
     return SentimentIntensityAnalyzer()
 
 
+def warm() -> None:
+    """Load the lexicon now rather than on the first message."""
+    _analyser()
+
+
 def score(text: str) -> float:
     return float(_analyser().polarity_scores(text or "")["compound"])
 
