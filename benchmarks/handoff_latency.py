@@ -38,6 +38,7 @@ from typing import Any, Callable, Generic, TypeVar
 import aiohttp
 from aiohttp import web
 
+from benchmarks.results import write_results
 from benchmarks.webchat_roundtrip import percentile
 from bot.app import STORES_KEY, create_app
 from bot.settings import Settings
@@ -222,21 +223,25 @@ async def run(cases: int) -> dict[str, list[float]]:
     return samples
 
 
-def report(samples: dict[str, list[float]], cases: int) -> None:
-    print(f"handoff latency, {cases} cases one after another (web chat customers, 1 console "
-          "agent, Slack inbox on; fakes on 127.0.0.1)")
-    print(f"{'measurement':<31} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'mean ms':>8}")
+def report(samples: dict[str, list[float]], cases: int) -> list[str]:
+    lines = [f"handoff latency, {cases} cases one after another (web chat customers, 1 console "
+             "agent, Slack inbox on; fakes on 127.0.0.1)",
+             f"{'measurement':<31} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+             f"{'mean ms':>8}"]
     for name, values in samples.items():
         if not values:
-            print(f"{name:<31} {0:>4}")
+            lines.append(f"{name:<31} {0:>4}")
             continue
-        print(f"{name:<31} {len(values):>4} {percentile(values, 50):>8.1f} "
-              f"{percentile(values, 99):>8.1f} {max(values):>8.1f} "
-              f"{statistics.fmean(values):>8.1f}")
+        lines.append(f"{name:<31} {len(values):>4} {percentile(values, 50):>8.1f} "
+                     f"{percentile(values, 99):>8.1f} {max(values):>8.1f} "
+                     f"{statistics.fmean(values):>8.1f}")
+    return lines
 
 
 async def main(cases: int) -> None:
-    report(await run(cases), cases)
+    lines = report(await run(cases), cases)
+    print("\n".join(lines))
+    write_results("handoff_latency", lines)
 
 
 if __name__ == "__main__":

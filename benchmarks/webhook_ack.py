@@ -34,6 +34,7 @@ from typing import Callable
 from urllib.parse import urlencode
 
 import aiohttp
+import redis.asyncio as aioredis
 from aiohttp import web
 
 from benchmarks.results import write_results
@@ -179,15 +180,16 @@ async def start_gateway_process(env: dict[str, str]) -> tuple[subprocess.Popen[b
 async def measure(platform: Platform, http: aiohttp.ClientSession, requests: int,
                   store: str) -> Result:
     stops: list[Stop] = []
+    journal: dict[str, str] = {}
     directory = Path(tempfile.mkdtemp(prefix="webhook-ack-"))
     gateway_proc: subprocess.Popen[bytes] | None = None
     try:
         rasa = FakeRasa(delay_s=RASA_DELAY_S)
         rasa_url = await serve(rasa.app(), stops)
         api_url = await serve(platform.api, stops)
+        journal = journal_env(store, directory)
         gateway_proc, gateway = await start_gateway_process({
-            **platform.env(api_url), **journal_env(store, directory),
-            "RASA_URL": rasa_url, "RASA_TOKEN": rasa.token})
+            **platform.env(api_url), **journal, "RASA_URL": rasa_url, "RASA_TOKEN": rasa.token})
         slots = asyncio.Semaphore(CONCURRENCY)
         acks: list[float] = []
         bad: list[int] = []
@@ -217,6 +219,19 @@ async def measure(platform: Platform, http: aiohttp.ClientSession, requests: int
         for stop in reversed(stops):
             await stop()
         shutil.rmtree(directory, ignore_errors=True)
+        if "REDIS_PREFIX" in journal:
+            await forget_redis_keys(journal["REDIS_URL"], journal["REDIS_PREFIX"])
+
+
+async def forget_redis_keys(url: str, prefix: str) -> None:
+    """A run's keys would otherwise stay in the database and slow every later run."""
+    client = aioredis.Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=prefix + "*", count=1000)]
+        for start in range(0, len(keys), 500):
+            await client.delete(*keys[start:start + 500])
+    finally:
+        await client.aclose()
 
 
 def report(results: list[Result], requests: int) -> list[str]:
