@@ -32,6 +32,7 @@ ENGINE_KEY = web.AppKey("engine", ConversationEngine)
 STORES_KEY = web.AppKey("stores", Stores)
 DESK_KEY = web.AppKey("desk", CaseDesk)
 RASA_KEY = web.AppKey("rasa", RasaClient)
+ERASURE_KEY = web.AppKey("erasure", Erasure)
 
 
 def build_stores(settings: Settings) -> Stores:
@@ -78,6 +79,7 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
     app[ENGINE_KEY] = engine
     app[DESK_KEY] = desk
     app[RASA_KEY] = rasa
+    app[ERASURE_KEY] = erasure
 
     channels = build_channels(engine, settings, env)
     for channel in channels:

@@ -819,13 +819,26 @@
     if (knownIds) delete knownIds[id];
     if (selectedId === id) {
       selectedId = null;
-      detail = null;
+      wipeCase();
       suggestionsFor = null;
       watch(null);
       renderCase();
       toast('The customer asked for their data to be deleted, so this case is gone.', 'info', id);
     }
     renderQueue();
+  }
+
+  // Hidden is not gone: the case view is emptied, so nothing the customer said stays in the page.
+  function wipeCase() {
+    detail = { case: {}, context: {}, transcript: [] };
+    renderContext();
+    detail = null;
+    clear(transcriptEl);
+    clear(chipsEl);
+    suggestionsEl.hidden = true;
+    replyInput.value = '';
+    caseTitle.textContent = '';
+    caseMeta.textContent = '';
   }
 
   function onEvent(ev) {

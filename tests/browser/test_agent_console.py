@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from bot.app import DESK_KEY, STORES_KEY, create_app
+from bot.app import DESK_KEY, ERASURE_KEY, STORES_KEY, create_app
 from bot.stores import memory_stores
 from inbox.suggestions import faq_answers
 from tests.browser.conftest import ARTIFACTS
@@ -212,6 +212,44 @@ async def test_a_new_case_appears_live_and_sign_out_returns_to_the_form(
     assert status == 401
     await page.reload()
     await expect(page.get_by_test_id("login-form")).to_be_visible()
+
+
+async def test_an_erased_customers_case_leaves_the_screen_at_once(
+        console_gateway: dict[str, Any], console_page: Page) -> None:
+    gw, page = console_gateway, console_page
+    chat = ChatClient(await gw["http"].ws_connect(f"{gw['url']}/webchat/ws"))
+    await chat.hello()
+    await chat.turn("my parcel has not arrived")
+    conversation_id = await _conversation_of(gw, chat)
+    case_id = await open_case(gw, conversation_id)
+    other_case = await open_case(gw, "sms:+15550100", channel="sms")
+
+    await page.goto(gw["url"] + "/console/")
+    await page.get_by_test_id("login-email").fill(ANA)
+    await page.get_by_test_id("login-password").fill(ANA_PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    item = page.locator(f'[data-testid="queue-item"][data-case-id="{case_id}"]')
+    await item.click()
+    await expect(page.get_by_test_id("case-id")).to_have_text(case_id)
+    await expect(page.get_by_test_id("transcript")).to_contain_text("my parcel has not arrived")
+
+    # The customer completes the deletion flow: the gateway erases the conversation.
+    await gw["app"][ERASURE_KEY].erase(conversation_id)
+
+    await expect(item).to_have_count(0, timeout=TIMEOUT_MS)
+    await expect(page.get_by_test_id("case-view")).to_be_hidden()
+    await expect(page.get_by_test_id("case-empty")).to_be_visible()
+    await expect(page.get_by_test_id("toast").first).to_contain_text(
+        "asked for their data to be deleted")
+    await expect(page.locator("body")).not_to_contain_text("my parcel has not arrived")
+    # Other customers' cases stay.
+    await expect(page.locator(
+        f'[data-testid="queue-item"][data-case-id="{other_case}"]')).to_be_visible()
+    # A reload finds nothing either: the case is gone from the store, not just hidden.
+    await page.reload()
+    await expect(page.locator(
+        f'[data-testid="queue-item"][data-case-id="{other_case}"]')).to_be_visible()
+    await expect(item).to_have_count(0)
 
 
 async def _conversation_of(gw: dict[str, Any], chat: ChatClient) -> str:
