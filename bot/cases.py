@@ -146,7 +146,8 @@ class CaseDesk:
         if not state.rasa_control_pending:
             await self._stores.kv.delete(RASA_CONTROL, conversation_id)
             return
-        await self._stores.kv.put(RASA_CONTROL, conversation_id, True, ttl_s=RASA_CONTROL_TTL_S)
+        await self._stores.kv.put(RASA_CONTROL, conversation_id, True, ttl_s=RASA_CONTROL_TTL_S,
+                                  listed=True)
         if self._schedule is not None:
             self._schedule(conversation_id)
 
@@ -187,7 +188,8 @@ class CaseDesk:
 
     async def agent_present(self, agent: str, instance: str) -> None:
         """An agent's console is open on `instance` (refresh within PRESENCE_TTL_S)."""
-        await self._stores.kv.put(PRESENCE, f"{agent}|{instance}", True, ttl_s=PRESENCE_TTL_S)
+        await self._stores.kv.put(PRESENCE, f"{agent}|{instance}", True, ttl_s=PRESENCE_TTL_S,
+                                  listed=True)
 
     async def agent_left(self, agent: str, instance: str) -> None:
         await self._stores.kv.delete(PRESENCE, f"{agent}|{instance}")

@@ -130,12 +130,16 @@ class KeyValueStore(Protocol):
 
     async def get(self, namespace: str, key: str) -> Any | None: ...
 
-    async def put(self, namespace: str, key: str, value: Any, *, ttl_s: int) -> None: ...
+    async def put(self, namespace: str, key: str, value: Any, *, ttl_s: int,
+                  listed: bool = False) -> None:
+        """listed=True for a namespace that is listed with keys(): only those are indexed, so
+        the ids of the others (e-mails of sign-in failures, client addresses) exist once."""
+        ...
 
     async def delete(self, namespace: str, key: str) -> None: ...
 
     async def keys(self, namespace: str) -> list[str]:
-        """The live keys of a namespace (namespaces are small: pending work, lockouts)."""
+        """The live keys put with listed=True (namespaces are small: pending work, presence)."""
         ...
 
 

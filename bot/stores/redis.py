@@ -337,16 +337,16 @@ class RedisAuditLog:
 
 
 class RedisKeyValueStore:
-    """Values under `kv:<namespace>:<key>`, each with its TTL, and per namespace an index of its
-    keys (a sorted set scored by expiry time), so listing a namespace reads that namespace only:
-    a SCAN would walk every key of the database (every conversation and transcript), and the
-    sweep lists a namespace every few seconds. Every put and every listing drop the members
-    that have expired, and the index itself expires with its longest-lived value, so it keeps
-    no id for long after its value is gone. Expiry times come from the Redis server's clock, as
-    the values' TTLs do, so instances with skewed clocks agree."""
+    """Values under `kv:<namespace>:<key>`, each with its TTL. A namespace that is listed (put
+    with listed=True) also has an index of its keys, a sorted set scored by expiry time, so
+    listing reads that namespace only: a SCAN would walk every key of the database (every
+    conversation and transcript), and the sweep lists a namespace every few seconds. Every put
+    and every listing drop the members that have expired, and the index itself expires with its
+    longest-lived value. Expiry times come from the Redis server's clock, as the values' TTLs
+    do, so instances with skewed clocks agree."""
 
     _NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2]) / 1e6\n"
-    _PUT = _NOW + """
+    _PUT_LISTED = _NOW + """
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
@@ -364,9 +364,14 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
         value = await self._r.get(f"{self._p}{namespace}:{key}")
         return json.loads(value) if value is not None else None
 
-    async def put(self, namespace: str, key: str, value: Any, *, ttl_s: int) -> None:
-        await self._r.eval(self._PUT, 2, f"{self._p}{namespace}:{key}", self._index_p + namespace,
-                           _dumps(value), max(1, int(ttl_s)), key)
+    async def put(self, namespace: str, key: str, value: Any, *, ttl_s: int,
+                  listed: bool = False) -> None:
+        ttl = max(1, int(ttl_s))
+        if not listed:
+            await self._r.set(f"{self._p}{namespace}:{key}", _dumps(value), ex=ttl)
+            return
+        await self._r.eval(self._PUT_LISTED, 2, f"{self._p}{namespace}:{key}",
+                           self._index_p + namespace, _dumps(value), ttl, key)
 
     async def delete(self, namespace: str, key: str) -> None:
         async with self._r.pipeline(transaction=True) as pipe:
@@ -668,11 +673,13 @@ def redis_stores(url: str, *, prefix: str = "helpdesk:", retention: Retention | 
         await bus.start()
 
     async def close() -> None:
-        await bus.close()
-        await redis.aclose()
-        await pool.disconnect()
-        await intake.aclose()
-        await intake_pool.disconnect()
+        try:
+            await bus.close()
+            await redis.aclose()
+            await pool.disconnect()
+        finally:
+            await intake.aclose()
+            await intake_pool.disconnect()
 
     return Stores(
         kind="redis",

@@ -296,7 +296,8 @@ class SqliteKeyValueStore(_Base):
             (namespace, key, now)).fetchone())
         return json.loads(row[0]) if row else None
 
-    async def put(self, namespace: str, key: str, value: Any, *, ttl_s: int) -> None:
+    async def put(self, namespace: str, key: str, value: Any, *, ttl_s: int,
+                  listed: bool = False) -> None:  # every row can be listed: no index to keep
         expires, text = self._clock() + ttl_s, _dumps(value)
         await self._db.write(lambda c: c.execute(
             "INSERT INTO kv (namespace, key, value, expires_at) VALUES (?, ?, ?, ?) "

@@ -93,9 +93,9 @@ async def test_audit_log_keeps_entries_in_order(stores: Stores) -> None:
 
 async def test_key_value_namespace_lists_its_live_keys(backend: Backend) -> None:
     stores = backend.stores
-    await stores.kv.put("rasa-control", "sms:+1555", True, ttl_s=60)
-    await stores.kv.put("rasa-control", "web:1", True, ttl_s=1)
-    await stores.kv.put("other", "web:2", True, ttl_s=60)
+    await stores.kv.put("rasa-control", "sms:+1555", True, ttl_s=60, listed=True)
+    await stores.kv.put("rasa-control", "web:1", True, ttl_s=1, listed=True)
+    await stores.kv.put("other", "web:2", True, ttl_s=60, listed=True)
     assert await stores.kv.keys("rasa-control") == ["sms:+1555", "web:1"]
     await backend.elapse(1.2)
     assert await stores.kv.keys("rasa-control") == ["sms:+1555"]
