@@ -24,6 +24,7 @@ T = TypeVar("T")
 
 MAX_BATCH = 256
 BUSY_TIMEOUT_MS = 5000
+_BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 
 
 class DatabaseClosed(RuntimeError):
@@ -77,6 +78,7 @@ class SqliteDatabase:
             await ready  # the writer migrates the schema before anything reads it
             if not self._memory:
                 self._reader = self._connect(migrate=False)
+                self._reader.execute("PRAGMA busy_timeout = 0")
         except BaseException:
             await self._shut()
             raise
@@ -92,7 +94,8 @@ class SqliteDatabase:
             self._reader.close()
             self._reader = None
         if self._thread is not None:
-            self._writes.put(_STOP)
+            if self._thread.is_alive():  # one that failed to open has ended already
+                self._writes.put(_STOP)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
 
@@ -100,10 +103,16 @@ class SqliteDatabase:
         if self._thread is None and not self._closed:
             await self.open()
         # Reads of a file run right here, on the event loop: WAL lets them read what was
-        # committed while the writer writes, a point read from the page cache takes microseconds,
-        # and a hop to another thread per read cost milliseconds each under load.
+        # committed while the writer writes, the reads are small and the file is in the OS's
+        # cache (tens of microseconds), and a hop to another thread per read cost milliseconds
+        # each under load. The rare read that would wait for a lock (WAL recovery after a
+        # crash, another process) waits on the writer's thread instead of freezing the loop.
         if self._reader is not None:
-            return fn(self._reader)
+            try:
+                return fn(self._reader)
+            except sqlite3.OperationalError as exc:
+                if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) not in _BUSY_CODES:
+                    raise
         return await self._submit(fn, write=False)
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -127,6 +136,7 @@ class SqliteDatabase:
             connection = self._connect(migrate=True)
         except Exception as exc:  # reported to open()'s caller
             loop.call_soon_threadsafe(_settle, ready, None, exc)
+            _refuse_leftovers(jobs, self._path)
             return
         loop.call_soon_threadsafe(_settle, ready, None, None)
         pending: _Job | object | None = None
@@ -154,6 +164,7 @@ class SqliteDatabase:
                 self._run_writes(connection, batch)
         finally:
             connection.close()
+            _refuse_leftovers(jobs, self._path)
 
     def _connect(self, *, migrate: bool) -> sqlite3.Connection:
         connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -218,6 +229,18 @@ class SqliteDatabase:
             outcomes = [(None, exc)] * len(batch)
         for job, (result, error) in zip(batch, outcomes):
             job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+
+
+def _refuse_leftovers(jobs: queue.SimpleQueue[_Job | object], path: str) -> None:
+    """Jobs queued behind the stop (or behind a failed open) get an answer instead of none."""
+    while True:
+        try:
+            job = jobs.get_nowait()
+        except queue.Empty:
+            return
+        if isinstance(job, _Job):
+            job.loop.call_soon_threadsafe(_settle, job.future, None,
+                                          DatabaseClosed(f"{path} is closed"))
 
 
 def _settle(future: asyncio.Future[Any] | None, result: Any, error: BaseException | None) -> None:
