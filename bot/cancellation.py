@@ -22,16 +22,21 @@ def cancel_requested() -> bool:
 
 
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[object]], *, rounds: int = 20,
-                          round_s: float = 0.5) -> list[asyncio.Task[object]]:
-    """Cancel the tasks and wait until they end, cancelling again each `round_s` those that
-    are still running; returns the ones that outlived every round (logged)."""
+                          round_s: float = 0.5,
+                          first_round_s: float = 5.0) -> list[asyncio.Task[object]]:
+    """Cancel the tasks and wait until they end. A task still running after `first_round_s`
+    (time for honest clean-up, such as releasing a Redis lock in a `finally`) is cancelled
+    again, then every `round_s`, up to `rounds` times; returns the ones that outlived every
+    round (logged)."""
     pending = {t for t in tasks if not t.done()}
+    wait_s = first_round_s
     for _ in range(rounds):
         if not pending:
             return []
         for task in pending:
             task.cancel()
-        done, pending = await asyncio.wait(pending, timeout=round_s)
+        done, pending = await asyncio.wait(pending, timeout=wait_s)
+        wait_s = round_s
         for task in done:
             if not task.cancelled():
                 task.exception()  # retrieved: ending with an error is still ending

@@ -41,7 +41,7 @@ async def test_cancel_and_wait_cancels_again_a_task_that_swallowed_the_first() -
 
     task = asyncio.create_task(stubborn())
     await asyncio.sleep(0.01)
-    assert await cancel_and_wait([task], round_s=0.05) == []
+    assert await cancel_and_wait([task], round_s=0.05, first_round_s=0.05) == []
     assert task.cancelled()
 
 
@@ -57,21 +57,45 @@ async def test_cancel_and_wait_reports_a_task_that_never_stops() -> None:
 
     task = asyncio.create_task(stubborn())
     await asyncio.sleep(0.01)
-    assert await cancel_and_wait([task], rounds=3, round_s=0.01) == [task]
+    assert await cancel_and_wait([task], rounds=3, round_s=0.01, first_round_s=0.01) == [task]
     immortal = False
-    await cancel_and_wait([task], round_s=0.01)
+    await cancel_and_wait([task], round_s=0.01, first_round_s=0.01)
+
+
+async def test_cancel_and_wait_leaves_time_for_clean_up_before_cancelling_again() -> None:
+    cleaned = False
+
+    async def tidy() -> None:
+        nonlocal cleaned
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.2)  # e.g. releasing a lock: must not be cut short
+            cleaned = True
+
+    task = asyncio.create_task(tidy())
+    await asyncio.sleep(0.01)
+    assert await cancel_and_wait([task], round_s=0.01, first_round_s=1.0) == []
+    assert cleaned
 
 
 async def test_the_drainer_stops_although_its_sweep_swallowed_the_cancellation() -> None:
     stores = memory_stores()
     await stores.start()
     conversations = stores.journal.conversations
+    inside = asyncio.Event()
+    swallowed = False
 
     async def swallowing_conversations() -> list[str]:
-        await swallowing_call()
+        nonlocal swallowed
+        inside.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            if swallowed:
+                raise
+            swallowed = True  # the library loses the first cancel
         return await conversations()
-
-    stores.journal.conversations = swallowing_conversations  # type: ignore[method-assign]
 
     async def drain(conversation_id: str, wait: bool) -> None:
         pass
@@ -80,7 +104,11 @@ async def test_the_drainer_stops_although_its_sweep_swallowed_the_cancellation()
         return True
 
     drainer = Drainer(stores, drain, rasa_ready=ready, interval_s=0.0)
-    await drainer.start()
-    await asyncio.sleep(0.1)  # the sweep runs round after round, mostly inside the swallower
-    await asyncio.wait_for(drainer.stop(), 5)
+    await drainer.start()  # it reads the journal once to resume: not through the swallower
+    stores.journal.conversations = swallowing_conversations  # type: ignore[method-assign]
+    await asyncio.wait_for(inside.wait(), 5)  # the sweep is inside the swallowing call
+    stopping = asyncio.create_task(drainer.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=5)
+    assert done, "the drainer did not stop"
+    assert swallowed
     await stores.close()
