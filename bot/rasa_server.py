@@ -15,13 +15,28 @@ from typing import Mapping, Sequence
 from bot.log_redaction import install as install_log_redaction
 
 
+TOKEN_OPTIONS = ("-t", "--auth-token")
+
+
+class MissingToken(SystemExit):
+    pass
+
+
 def rasa_argv(args: Sequence[str], env: Mapping[str, str]) -> list[str]:
-    """Rasa's argv: `args`, plus `--auth-token=$RASA_TOKEN` for `run` when the token is set."""
+    """Rasa's argv: `args`, plus `--auth-token=$RASA_TOKEN` when they start the Rasa server
+    (`run`, not `run actions`) without a token of their own. An HTTP API without a token is
+    refused: anyone reaching the port could read and rewrite every conversation."""
     argv = ["rasa", *args]
+    if args[:1] != ["run"] or args[1:2] == ["actions"]:
+        return argv
+    explicit = any(a in TOKEN_OPTIONS or a.startswith("--auth-token=") or
+                   (a.startswith("-t") and len(a) > 2) for a in args[1:])
     token = env.get("RASA_TOKEN")
-    if token and args[:1] == ["run"] and not any(
-            a == "--auth-token" or a.startswith("--auth-token=") for a in args):
+    if token and not explicit:
         argv.append(f"--auth-token={token}")
+    elif not explicit and "--enable-api" in args:
+        raise MissingToken("bot.rasa_server: --enable-api needs RASA_TOKEN (Rasa's HTTP API "
+                           "would take any caller)")
     return argv
 
 

@@ -158,6 +158,17 @@ def test_every_process_listens_on_loopback_only(stack: Stack, name: str) -> None
     assert addresses == {"127.0.0.1"}, addresses
 
 
+@pytest.mark.parametrize("name", ["demo backend", "action server", "rasa server", "gateway"])
+def test_no_secret_is_on_a_command_line(stack: Stack, name: str) -> None:
+    # Every local user can read a command line (ps); secrets travel in the environment.
+    proc = stack.process(name)
+    assert proc.pid is not None
+    command_line = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode(errors="replace")
+    for secret in (stack.rasa_token, stack.action_token, stack.backend_token,
+                   stack.handoff_secret):
+        assert secret not in command_line
+
+
 async def test_the_action_server_refuses_a_call_without_its_token(
         stack: Stack, http: aiohttp.ClientSession) -> None:
     url = f"http://127.0.0.1:{stack.ports.actions}/webhook"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from rasa.__main__ import create_argument_parser
 
-from bot.rasa_server import rasa_argv
+from bot.rasa_server import MissingToken, rasa_argv
 
 
 @pytest.mark.parametrize("token", ["plain-token", "-starts-with-a-dash", "--looks-like-an-option",
@@ -18,16 +18,26 @@ def test_rasa_reads_the_token_from_the_environment_whatever_it_looks_like(token:
     assert parsed.port == 5005
 
 
-def test_without_a_token_rasa_gets_none() -> None:
-    argv = rasa_argv(["run", "--enable-api"], {})
+def test_an_http_api_without_a_token_is_refused() -> None:
+    with pytest.raises(MissingToken):
+        rasa_argv(["run", "--enable-api"], {})
+
+
+def test_without_the_http_api_no_token_is_needed() -> None:
+    argv = rasa_argv(["run"], {})
     assert create_argument_parser().parse_args(argv[1:]).auth_token is None
 
 
-def test_a_token_given_on_the_command_line_is_not_overridden() -> None:
-    argv = rasa_argv(["run", "--auth-token=explicit"], {"RASA_TOKEN": "from-env"})
+@pytest.mark.parametrize("given", [["--auth-token=explicit"], ["--auth-token", "explicit"],
+                                   ["-t", "explicit"], ["-texplicit"]])
+def test_a_token_given_on_the_command_line_is_not_overridden(given: list[str]) -> None:
+    argv = rasa_argv(["run", "--enable-api", *given], {"RASA_TOKEN": "from-env"})
     assert create_argument_parser().parse_args(argv[1:]).auth_token == "explicit"
 
 
-def test_other_commands_get_no_token() -> None:
-    assert rasa_argv(["train", "--data", "data"], {"RASA_TOKEN": "t"}) == [
-        "rasa", "train", "--data", "data"]
+@pytest.mark.parametrize("args", [["train", "--data", "data"], ["run", "actions"],
+                                  ["run", "actions", "--actions", "actions"]])
+def test_other_commands_get_no_token(args: list[str]) -> None:
+    argv = rasa_argv(args, {"RASA_TOKEN": "t"})
+    assert argv == ["rasa", *args]
+    create_argument_parser().parse_args(argv[1:])  # and Rasa takes them
