@@ -16,6 +16,16 @@ from tests.fakes.rasa import FakeRasa
 from tests.serving import Stop, start_app
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# pyproject's timeout (a hang fails with its stack instead of stalling CI) is short; tests that
+# may train the model or start the real stack in their set-up get this much instead.
+SLOW_SETUP_TIMEOUT_S = 900
+SLOW_SETUP_DIRS = ("tests/integration/", "tests/nlu/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW_SETUP_DIRS):
+            item.add_marker(pytest.mark.timeout(SLOW_SETUP_TIMEOUT_S))
 
 Serve = Callable[[web.Application], Awaitable[str]]
 

@@ -76,3 +76,16 @@ async def test_the_auth_token_is_never_logged(sms: SmsGateway,
     params = sms.twilio.inbound_params(sender="+447700900999", body="forged", sid="SMx")
     assert (await sms.twilio.post_webhook(sms.url, params, signature="forged"))[0] == 403
     assert caplog.text and AUTH_TOKEN not in caplog.text
+
+
+async def test_the_twilio_client_logs_no_request_of_its_own(sms: SmsGateway,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    # twilio's client formats a dozen lines per send (numbers and bodies in them), even when the
+    # level drops them; the channel logs one line of its own per send instead.
+    caplog.set_level(logging.DEBUG)
+    await sms.text("hi")
+    await sms.twilio.wait_for_sent(1)
+    await sms.settle()
+    twilio_records = [r for r in caplog.records if r.name.startswith("twilio")]
+    assert twilio_records == []
+    assert any(r.name == "channels.sms" and "sent as" in r.getMessage() for r in caplog.records)
