@@ -226,10 +226,13 @@ class IntakeJournal(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class WorkTicket:
-    """A notice that a conversation has work; `done` it once the conversation was drained."""
+    """A notice that a conversation has work; `done` it once the conversation was drained.
+    `ours`: this instance posted it, and an instance drains what it posts notices for at once
+    (engine.accept), so the notice is only for the others."""
 
     conversation_id: str
     ticket_id: str
+    ours: bool = False
 
 
 class WorkQueue(Protocol):

@@ -113,16 +113,29 @@ class RedisTranscriptStore:
 
 class RedisConversationStore:
     """conversation:<id> a hash, one JSON value per field (so updates of different fields never
-    race); the channel's own data as channel_data.<key> fields. Expires after retention."""
+    race); the channel's own data as channel_data.<key> fields. Expires after retention.
 
-    def __init__(self, redis: Redis, prefix: str, retention: Retention) -> None:
+    Reads (one command each) go over `reads`, the acknowledgement path's connections: channels
+    read the state before they accept a message (SMS opt-out, Slack threads), and in the shared
+    pool those reads queued behind every conversation being drained (SMS acks of 140-200 ms at
+    the end of a burst of 200)."""
+
+    _SET = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+    def __init__(self, redis: Redis, prefix: str, retention: Retention, *,
+                 reads: Redis | None = None) -> None:
         self._r, self._p, self._ttl = redis, prefix + "conversation:", retention.conversations_s
+        self._reads = reads or redis
 
     async def get(self, conversation_id: str) -> ConversationState:
-        return _conversation(await self._r.hgetall(self._p + conversation_id))
+        return _conversation(await self._reads.hgetall(self._p + conversation_id))
 
     async def exists(self, conversation_id: str) -> bool:
-        return bool(await self._r.exists(self._p + conversation_id))
+        return bool(await self._reads.exists(self._p + conversation_id))
 
     async def update(self, conversation_id: str, **changes: Any) -> ConversationState:
         check_conversation_fields(changes)
@@ -135,13 +148,13 @@ class RedisConversationStore:
 
     async def _set(self, conversation_id: str, fields: dict[str, str]) -> ConversationState:
         key = self._p + conversation_id
-        async with self._r.pipeline(transaction=True) as pipe:
-            if fields:
-                pipe.hset(key, mapping=fields)
-                pipe.expire(key, self._ttl)
-            pipe.hgetall(key)
-            results = await pipe.execute()
-        return _conversation(results[-1])
+        if not fields:
+            return await self.get(conversation_id)
+        # One script instead of MULTI, HSET, EXPIRE, HGETALL, EXEC: every turn updates the
+        # conversation, and each command is a round of packing and parsing on the event loop.
+        flat = await self._r.eval(self._SET, 1, key, self._ttl,
+                                  *(item for pair in fields.items() for item in pair))
+        return _conversation(dict(zip(flat[::2], flat[1::2])))
 
     async def delete(self, conversation_id: str) -> None:
         await self._r.delete(self._p + conversation_id)
@@ -399,8 +412,25 @@ redis.call('EXPIRE', entry, ARGV[7])
 redis.call('RPUSH', KEYS[5], id)
 redis.call('EXPIRE', KEYS[5], ARGV[7])
 redis.call('SADD', KEYS[3], ARGV[2])
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'cid', ARGV[2])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'cid', ARGV[2], 'by', ARGV[8])
 return id
+"""
+    _SAVE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'state', ARGV[1]) end
+return 1
+"""
+    # The entries in order with their fields, flat: id, field count, field, value, ...; an
+    # expired entry (its hash gone) leaves the list here and comes back with no fields.
+    _ENTRIES = """
+local out = {}
+for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  local fields = redis.call('HGETALL', ARGV[1] .. id)
+  if #fields == 0 then redis.call('LREM', KEYS[1], 0, id) end
+  out[#out + 1] = id
+  out[#out + 1] = #fields
+  for _, item in ipairs(fields) do out[#out + 1] = item end
+end
+return out
 """
     _REMOVE = """
 redis.call('DEL', KEYS[1])
@@ -410,10 +440,11 @@ return 1
 """
 
     def __init__(self, redis: Redis, prefix: str, retention: Retention, stream: str, *,
-                 intake: Redis | None = None) -> None:
+                 instance: str, intake: Redis | None = None) -> None:
         self._r, self._p, self._retention, self._stream = redis, prefix + "journal:", retention, stream
         self._intake = intake or redis  # for append only: the acknowledgement waits for it
         self._seen = prefix + "seen:"
+        self._instance = instance  # named in the work notice: its drain is scheduled already
 
     def _conv(self, conversation_id: str) -> str:
         return self._p + "conv:" + conversation_id
@@ -426,37 +457,35 @@ return 1
             self._stream, self._conv(cid),
             self._retention.dedupe_s, cid, _dumps(message.to_dict()),
             _dumps({"progress": "received"}), repr(now), self._p + "entry:",
-            self._retention.journal_s)
+            self._retention.journal_s, self._instance)
         if entry_id is None:
             return None
         return JournalEntry(entry_id=_s(entry_id), message=message, created_at=now)
 
     async def entries(self, conversation_id: str) -> list[JournalEntry]:
-        ids = [_s(i) for i in await self._r.lrange(self._conv(conversation_id), 0, -1)]
-        if not ids:
-            return []
-        async with self._r.pipeline(transaction=False) as pipe:
-            for entry_id in ids:
-                pipe.hgetall(self._p + "entry:" + entry_id)
-            raw = await pipe.execute()
-        found = []
-        for entry_id, fields in zip(ids, raw):
+        # One script, not a list read and then a read per entry: the drain reads the journal
+        # for every message, and round trips are what the acknowledgements wait behind.
+        flat = await self._r.eval(self._ENTRIES, 1, self._conv(conversation_id),
+                                  self._p + "entry:")
+        found, at = [], 0
+        while at < len(flat):
+            entry_id, count = _s(flat[at]), int(flat[at + 1])
+            fields = flat[at + 2:at + 2 + count]
+            at += 2 + count
             if not fields:  # expired: unanswered for longer than the journal keeps anything
                 log.warning("journal: entry %s of %s expired unanswered", entry_id,
                             conversation_id)
-                await self._r.lrem(self._conv(conversation_id), 0, entry_id)
                 continue
-            values = {_s(k): _s(v) for k, v in fields.items()}
+            values = {_s(k): _s(v) for k, v in zip(fields[::2], fields[1::2])}
             found.append(JournalEntry.from_parts(
                 entry_id=entry_id, message=json.loads(values["message"]),
                 created_at=float(values["created_at"]), state=json.loads(values["state"])))
         return found
 
     async def save(self, entry: JournalEntry) -> None:
-        key = self._p + "entry:" + entry.entry_id
         # Only while it exists: a save racing the entry's removal must not resurrect half of it.
-        if await self._r.exists(key):
-            await self._r.hset(key, "state", _dumps(entry.state_dict()))
+        await self._r.eval(self._SAVE, 1, self._p + "entry:" + entry.entry_id,
+                           _dumps(entry.state_dict()))
 
     async def remove(self, entry: JournalEntry) -> None:
         cid = entry.message.conversation_id
@@ -501,8 +530,8 @@ class RedisWorkQueue:
         self._group_ready = True
 
     async def notify(self, conversation_id: str) -> None:
-        await self._r.xadd(self._stream, {"cid": conversation_id}, maxlen=100_000,
-                           approximate=True)
+        await self._r.xadd(self._stream, {"cid": conversation_id, "by": self._consumer},
+                           maxlen=100_000, approximate=True)
 
     async def next(self, *, timeout_s: float) -> list[WorkTicket]:
         await self._ensure_group()
@@ -514,8 +543,12 @@ class RedisWorkQueue:
                 self._group_ready = False
                 return []
             raise
-        return [WorkTicket(_s(fields[b"cid"]), _s(ticket_id))
-                for _, items in found or () for ticket_id, fields in items]
+        return [self._ticket(ticket_id, fields) for _, items in found or ()
+                for ticket_id, fields in items]
+
+    def _ticket(self, ticket_id: Any, fields: Mapping[bytes, bytes]) -> WorkTicket:
+        return WorkTicket(_s(fields[b"cid"]), _s(ticket_id),
+                          ours=_s(fields.get(b"by", b"")) == self._consumer)
 
     async def done(self, ticket: WorkTicket) -> None:
         await self._r.xack(self._stream, self.GROUP, ticket.ticket_id)
@@ -532,8 +565,9 @@ class RedisWorkQueue:
                 return []
             raise
         claimed = result[1] if len(result) > 1 else []
-        return [WorkTicket(_s(fields[b"cid"]), _s(ticket_id))
-                for ticket_id, fields in claimed if fields]
+        # Claimed from an instance that stopped without finishing it: never ours to skip.
+        return [WorkTicket(_s(fields[b"cid"]), _s(ticket_id)) for ticket_id, fields in claimed
+                if fields]
 
 
 class RedisBus:
@@ -648,7 +682,7 @@ def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-# The journal's appends (the acknowledgement path) have connections of their own: in one shared
+# The acknowledgement path (journal appends, conversation reads) has connections of its own: in one shared
 # pool they queued behind the commands of every conversation being drained (redis-py hands out
 # connections through one asyncio.Condition), which tripled the ack's p99 under a burst.
 INTAKE_CONNECTIONS = 32
@@ -667,9 +701,15 @@ def redis_stores(url: str, *, prefix: str = "helpdesk:", retention: Retention | 
                                                   timeout=10, health_check_interval=15)
     intake = Redis(connection_pool=intake_pool)
     stream = prefix + "work"
+    consumer = consumer or instance_name()
     bus = RedisBus(redis, prefix)
 
     async def start() -> None:
+        # Every connection opened now, before the first webhook: a burst on a cold pool paid a
+        # TCP connect and a handshake per connection inside the acknowledgements (the first
+        # twenty acks of a start were the slowest of a whole run).
+        await asyncio.gather(*(intake.ping() for _ in range(INTAKE_CONNECTIONS)),
+                             *(redis.ping() for _ in range(max_connections)))
         await bus.start()
 
     async def close() -> None:
@@ -686,13 +726,14 @@ def redis_stores(url: str, *, prefix: str = "helpdesk:", retention: Retention | 
         idempotency=RedisIdempotencyStore(redis, prefix),
         sessions=RedisSessionStore(redis, prefix),
         transcripts=RedisTranscriptStore(redis, prefix, retention),
-        conversations=RedisConversationStore(redis, prefix, retention),
+        conversations=RedisConversationStore(redis, prefix, retention, reads=intake),
         cases=RedisHandoffCaseStore(redis, prefix, retention),
         locks=RedisConversationLock(redis, prefix),
         audit=RedisAuditLog(redis, prefix, retention),
         kv=RedisKeyValueStore(redis, prefix),
-        journal=RedisIntakeJournal(redis, prefix, retention, stream, intake=intake),
-        work=RedisWorkQueue(redis, stream, consumer or instance_name(),
+        journal=RedisIntakeJournal(redis, prefix, retention, stream, instance=consumer,
+                                   intake=intake),
+        work=RedisWorkQueue(redis, stream, consumer,
                             claim_idle_ms=claim_idle_ms),
         bus=bus,
         retention=retention,

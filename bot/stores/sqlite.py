@@ -346,7 +346,7 @@ class LocalWorkQueue:
         tickets = []
         for cid in cids:
             self._next_id += 1
-            tickets.append(WorkTicket(cid, str(self._next_id)))
+            tickets.append(WorkTicket(cid, str(self._next_id), ours=True))  # one process
         return tickets
 
     async def done(self, ticket: WorkTicket) -> None:

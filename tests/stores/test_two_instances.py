@@ -39,6 +39,24 @@ async def test_each_work_notice_goes_to_one_instance(pair: tuple[Stores, Stores]
     assert len(ids) == 10 and len(set(ids)) == 10
 
 
+async def test_a_notice_is_ours_only_on_the_instance_that_posted_it(
+        pair: tuple[Stores, Stores]) -> None:
+    first, second = pair
+    await first.journal.append(inbound("c1", "m1"), dedupe_key="m1")
+    await second.journal.append(inbound("c2", "m2"), dedupe_key="m2")
+    await first.work.notify("c3")
+    tickets = await first.work.next(timeout_s=1)
+    assert {t.conversation_id: t.ours for t in tickets} == {"c1": True, "c2": False, "c3": True}
+
+
+async def test_a_reclaimed_notice_is_never_ours(pair: tuple[Stores, Stores]) -> None:
+    first, second = pair
+    await second.journal.append(inbound("c1", "m1"), dedupe_key="m1")
+    assert [t.ours for t in await second.work.next(timeout_s=1)] == [True]  # then it dies
+    reclaimed = await second.work.reclaim()  # the same consumer name after a restart
+    assert [(t.conversation_id, t.ours) for t in reclaimed] == [("c1", False)]
+
+
 async def test_work_taken_by_a_dead_instance_is_reclaimed(pair: tuple[Stores, Stores]) -> None:
     first, second = pair
     await first.journal.append(inbound("c1", "m1"), dedupe_key="m1")
