@@ -1,9 +1,11 @@
 """The drain loop: which conversations get worked on, when, and by whom.
 
 A conversation is drained (its journal entries handled in order) by one worker at a time: the
-worker holds the conversation's lock, so across gateway instances too. Work starts from three
+worker holds the conversation's lock, so across gateway instances too. Work starts from four
 sources, all through the same path:
-- a work notice (a message was journalled, a case was handed back...), from the work queue;
+- the instance that journals a message, right away (the work notice it leaves is then only
+  acknowledged: it is for the other instances);
+- a work notice from another instance that journalled a message (a Redis work queue);
 - a notice another instance took and never finished (it died), reclaimed after a while;
 - the sweep, every `interval_s`: every conversation with journal entries (or a pause/resume not
   yet applied), when Rasa answers. This is how messages kept during an outage are answered, and
@@ -135,15 +137,24 @@ class Drainer:
         delay = 0.1
         while not cancel_requested():
             try:
-                # A notice is often for a conversation the accepting instance is already on:
-                # take it only if nobody holds the conversation.
                 for ticket in await self._stores.work.next(timeout_s=1.0):
-                    self.schedule(ticket.conversation_id, ticket, wait=False)
+                    await self._take_notice(ticket)
                 delay = 0.1
             except STORE_ERRORS as exc:
                 log.warning("work queue unavailable (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def _take_notice(self, ticket: WorkTicket) -> None:
+        if ticket.ours:
+            # This instance journalled the message and scheduled its drain right then; another
+            # pass would only read the journal again. If this instance dies first, the entry is
+            # still in the journal, and another instance's sweep finds it.
+            await self._stores.work.done(ticket)
+            return
+        # Another instance's message: often that instance is on the conversation already, so
+        # take it only if nobody holds the conversation.
+        self.schedule(ticket.conversation_id, ticket, wait=False)
 
     async def sweep_once(self) -> int:
         """Schedule every conversation with journal entries (if Rasa answers) and take over work

@@ -94,6 +94,11 @@ class ConversationEngine:
         self._customers = customers
         self._erasure = erasure
         self._channels: dict[str, Channel] = {}
+        # A burst of webhooks (twenty in flight) starts as many drains; when all of them wrote
+        # their message down at once, the event loop ran their bookkeeping between every step of
+        # every acknowledgement (p99 50-90 ms instead of 20-35). Waiting here costs a drain
+        # nothing: its message is durable already.
+        self._recording = asyncio.Semaphore(settings.recording_concurrency)
         self._drainer = Drainer(stores, self._drain, rasa_ready=rasa.is_ready,
                                 interval_s=settings.pending_retry_interval_s,
                                 grace_s=settings.shutdown_grace_s,
@@ -159,22 +164,21 @@ class ConversationEngine:
                 await self._drain_held(conversation_id)
 
     async def _drain_held(self, cid: str) -> None:
+        """One pass over the journal. What arrives meanwhile (a message, a pause or resume to
+        apply) schedules the conversation again, so it needs no second read here: that read
+        cost every message a round trip under the acknowledgements of a burst."""
         while not self._drainer.stopping:
             await self._apply_rasa_control(cid)
-            entries = await self._stores.journal.entries(cid)
-            if not entries:
-                return
-            blocked, restart = False, False
-            for entry in entries:
+            blocked = False
+            for entry in await self._stores.journal.entries(cid):
                 if self._drainer.stopping:
                     return
                 if not blocked:
                     blocked = await self._handle_safely(entry) is Outcome.WAIT
                 elif await self._hold_back(entry):
-                    restart = True  # a case opened: the waiting messages go to it now
-                    break
-            if blocked and not restart:
-                return  # the sweep retries once Rasa answers
+                    break  # a case opened: the waiting messages go to it now, from the top
+            else:
+                return  # done, or blocked until the sweep finds Rasa answering
 
     async def _handle_safely(self, entry: JournalEntry) -> Outcome:
         try:
@@ -225,28 +229,32 @@ class ConversationEngine:
         """Into the transcript, with the escalation rules evaluated: RECORDED, or ANSWERED when
         the gateway answers by itself (too long, no text)."""
         message, cid = entry.message, entry.message.conversation_id
-        state = await self._stores.conversations.update(
-            cid, channel=message.channel, customer_id=message.customer_id,
-            last_seen=message.received_at)
-        secret = state.expects_secret
-        await self._record_line(cid, "customer", SECRET_PLACEHOLDER if secret else message.text,
-                                message_id=message.platform_message_id)
-        if secret:
-            state = await self._stores.conversations.update(cid, expects_secret=False)
-        text = clean(message.text)
-        immediate = None
-        if len(message.text) > self._settings.max_message_chars:
-            immediate = TOO_LONG_REPLY.format(limit=self._settings.max_message_chars)
-        elif not text and message.attachments:
-            immediate = MEDIA_ONLY_REPLY
-        rasa_text = self._rasa_text(message, text, state)
-        if immediate is None and not rasa_text.text:
-            immediate = EMPTY_REPLY
-        if immediate is not None:
-            turn = RasaTurn((OutboundMessage(text=immediate),))
-            entry = entry.advance(Progress.ANSWERED, replies=turn.to_dicts(), secret=secret)
-            await self._stores.journal.save(entry)
-            return entry
+        # Only the store writes wait for a turn here; the escalation rules below may call a
+        # backend or Rasa's NLU, and must not hold a slot while they wait.
+        async with self._recording:
+            state = await self._stores.conversations.update(
+                cid, channel=message.channel, customer_id=message.customer_id,
+                last_seen=message.received_at)
+            secret = state.expects_secret
+            await self._record_line(cid, "customer",
+                                    SECRET_PLACEHOLDER if secret else message.text,
+                                    message_id=message.platform_message_id)
+            if secret:
+                state = await self._stores.conversations.update(cid, expects_secret=False)
+            text = clean(message.text)
+            immediate = None
+            if len(message.text) > self._settings.max_message_chars:
+                immediate = TOO_LONG_REPLY.format(limit=self._settings.max_message_chars)
+            elif not text and message.attachments:
+                immediate = MEDIA_ONLY_REPLY
+            rasa_text = self._rasa_text(message, text, state)
+            if immediate is None and not rasa_text.text:
+                immediate = EMPTY_REPLY
+            if immediate is not None:
+                turn = RasaTurn((OutboundMessage(text=immediate),))
+                entry = entry.advance(Progress.ANSWERED, replies=turn.to_dicts(), secret=secret)
+                await self._stores.journal.save(entry)
+                return entry
         trigger = None
         if not secret and not rasa_text.is_payload and not await self._desk.open_case_of(cid):
             trigger = await self._escalation_trigger(message, text, state)

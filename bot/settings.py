@@ -71,6 +71,9 @@ class Settings:
     max_message_chars: int = 2000
     transcript_limit: int = 200
     pending_retry_interval_s: float = 5.0
+    # Conversations writing a new message down (transcript, state) at the same time; the others
+    # wait their turn, so in a burst the acknowledgements are not starved by that bookkeeping.
+    recording_concurrency: int = 3
     webchat_session_ttl_s: int = 30 * 24 * 3600
     # Extra origins allowed to open the web chat websocket (the page's own origin always is).
     webchat_allowed_origins: tuple[str, ...] = ()
@@ -118,6 +121,8 @@ class Settings:
             pending_retry_interval_s=_float(
                 env, "PENDING_RETRY_INTERVAL_S", cls.pending_retry_interval_s
             ),
+            recording_concurrency=max(1, _int(env, "RECORDING_CONCURRENCY",
+                                              cls.recording_concurrency)),
             webchat_session_ttl_s=_int(env, "WEBCHAT_SESSION_TTL_S", cls.webchat_session_ttl_s),
             escalation_rules_file=env.get("ESCALATION_RULES_FILE") or None,
             customers_api_url=env.get("CUSTOMERS_API_URL") or None,

@@ -30,3 +30,9 @@ def test_the_tracker_store_configuration_is_read_for_erasure() -> None:
     settings = Settings.from_env({"RASA_TRACKER_STORE": "sql",
                                   "RASA_TRACKER_URL": "sqlite:///var/rasa-tracker.db"})
     assert settings.tracker_store is not None and settings.tracker_store.kind == "sql"
+
+
+@pytest.mark.parametrize(("value", "slots"), [(None, 3), ("8", 8), ("0", 1), ("-2", 1)])
+def test_recording_concurrency_is_read_and_at_least_one(value: str | None, slots: int) -> None:
+    env = {} if value is None else {"RECORDING_CONCURRENCY": value}
+    assert Settings.from_env(env).recording_concurrency == slots
