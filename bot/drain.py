@@ -3,8 +3,9 @@
 A conversation is drained (its journal entries handled in order) by one worker at a time: the
 worker holds the conversation's lock, so across gateway instances too. Work starts from four
 sources, all through the same path:
-- the instance that journals a message, right away (the work notice it leaves is then only
-  acknowledged: it is for the other instances);
+- the instance that journals a message, right away; when its own work notice comes back while
+  it is on the conversation, the notice is acknowledged once that worker is through, instead of
+  starting another pass;
 - a work notice from another instance that journalled a message (a Redis work queue);
 - a notice another instance took and never finished (it died), reclaimed after a while;
 - the sweep, every `interval_s`: every conversation with journal entries (or a pause/resume not
@@ -53,6 +54,9 @@ class Drainer:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
         self._tickets: dict[str, list[WorkTicket]] = {}
+        # Own notices for a conversation whose worker is on it: acknowledged when that worker
+        # is through (see _take_notice).
+        self._riders: dict[str, list[WorkTicket]] = {}
         self._patient: set[str] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -122,39 +126,57 @@ class Drainer:
                 except Exception:
                     log.exception("draining %s failed", conversation_id)
                     return
-                for ticket in tickets:
-                    try:
-                        await self._stores.work.done(ticket)
-                    except STORE_ERRORS:
-                        pass  # reclaimed and drained again later: harmless
-                if conversation_id not in self._again or self._stopping:
-                    return
+                await self._done(tickets)
+                if self._stopping:
+                    return  # a stop may have cut the pass short: riders stay unacknowledged
+                if conversation_id in self._again:
+                    continue
+                # No pass was asked for since this one began, so every rider's message (journalled
+                # before its notice came) was in the journal this pass read.
+                riders = self._riders.pop(conversation_id, [])
+                if riders:
+                    await self._done(riders)
+                    if conversation_id in self._again and not self._stopping:
+                        continue  # a message arrived meanwhile
+                return
         finally:
             if self._workers.get(conversation_id) is asyncio.current_task():
                 del self._workers[conversation_id]
+                # Not acknowledged (the pass failed or was stopped): left for a reclaim.
+                self._riders.pop(conversation_id, None)
+
+    async def _done(self, tickets: list[WorkTicket]) -> None:
+        for ticket in tickets:
+            try:
+                await self._stores.work.done(ticket)
+            except STORE_ERRORS:
+                pass  # reclaimed and drained again later: harmless
 
     async def _consume(self) -> None:
         delay = 0.1
         while not cancel_requested():
             try:
                 for ticket in await self._stores.work.next(timeout_s=1.0):
-                    await self._take_notice(ticket)
+                    self._take_notice(ticket)
                 delay = 0.1
             except STORE_ERRORS as exc:
                 log.warning("work queue unavailable (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _take_notice(self, ticket: WorkTicket) -> None:
-        if ticket.ours:
-            # This instance journalled the message and scheduled its drain right then; another
-            # pass would only read the journal again. If this instance dies first, the entry is
-            # still in the journal, and another instance's sweep finds it.
-            await self._stores.work.done(ticket)
+    def _take_notice(self, ticket: WorkTicket) -> None:
+        cid = ticket.conversation_id
+        worker = self._workers.get(cid)
+        if ticket.ours and worker is not None and not worker.done() and not self._stopping:
+            # This instance journalled the message, and accept scheduled this worker for it
+            # (or asked the running one for another pass): one more pass would only read the
+            # journal again. Acknowledged once the worker is through; left pending (for a
+            # reclaim) if it fails.
+            self._riders.setdefault(cid, []).append(ticket)
             return
-        # Another instance's message: often that instance is on the conversation already, so
-        # take it only if nobody holds the conversation.
-        self.schedule(ticket.conversation_id, ticket, wait=False)
+        # Another instance's message (often that instance is on the conversation already), or
+        # ours with nobody on it: a pass that gives way if anyone holds the conversation.
+        self.schedule(cid, ticket, wait=False)
 
     async def sweep_once(self) -> int:
         """Schedule every conversation with journal entries (if Rasa answers) and take over work

@@ -98,7 +98,7 @@ class ConversationEngine:
         # their message down at once, the event loop ran their bookkeeping between every step of
         # every acknowledgement (p99 50-90 ms instead of 20-35). Waiting here costs a drain
         # nothing: its message is durable already.
-        self._recording = asyncio.Semaphore(settings.recording_concurrency)
+        self._recording = asyncio.Semaphore(max(1, settings.recording_concurrency))
         self._drainer = Drainer(stores, self._drain, rasa_ready=rasa.is_ready,
                                 interval_s=settings.pending_retry_interval_s,
                                 grace_s=settings.shutdown_grace_s,
@@ -229,8 +229,8 @@ class ConversationEngine:
         """Into the transcript, with the escalation rules evaluated: RECORDED, or ANSWERED when
         the gateway answers by itself (too long, no text)."""
         message, cid = entry.message, entry.message.conversation_id
-        # Only the store writes wait for a turn here; the escalation rules below may call a
-        # backend or Rasa's NLU, and must not hold a slot while they wait.
+        # The message's transcript line and state take a slot; the escalation rules below may
+        # call a backend or Rasa's NLU, and must not hold one while they wait.
         async with self._recording:
             state = await self._stores.conversations.update(
                 cid, channel=message.channel, customer_id=message.customer_id,

@@ -223,7 +223,7 @@ class SmsChannel:
         conversation_id = f"sms:{sender}"
         body = _field(form, "Body")
         try:
-            state = await self._engine.stores.conversations.get(conversation_id)
+            state = await self._engine.stores.conversations.peek(conversation_id)
             opted_out = bool(state.channel_data.get(OPTED_OUT))
             keyword = _keyword(body, _field(form, "OptOutType"), opted_out=opted_out)
             if keyword is not None:

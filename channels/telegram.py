@@ -432,7 +432,7 @@ class TelegramChannel:
 
     async def _resolve_callback(self, conversation_id: str, data: str) -> str:
         if data.startswith(SHORT_ID_PREFIX):
-            state = await self._engine.stores.conversations.get(conversation_id)
+            state = await self._engine.stores.conversations.peek(conversation_id)
             mapped = (state.channel_data.get(CALLBACK_MAP_KEY) or {}).get(data)
             if mapped is not None:
                 return str(mapped)

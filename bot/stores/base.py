@@ -65,7 +65,14 @@ class ConversationStore(Protocol):
 
     async def get(self, conversation_id: str) -> ConversationState: ...
 
-    async def exists(self, conversation_id: str) -> bool: ...
+    async def peek(self, conversation_id: str) -> ConversationState:
+        """`get` for the acknowledgement path (a channel deciding how to accept a message): with
+        Redis it never queues behind the drains' commands."""
+        ...
+
+    async def exists(self, conversation_id: str) -> bool:
+        """Asked on the acknowledgement path, like `peek`."""
+        ...
 
     async def update(self, conversation_id: str, **changes: Any) -> ConversationState: ...
 
@@ -227,8 +234,8 @@ class IntakeJournal(Protocol):
 @dataclass(frozen=True, slots=True)
 class WorkTicket:
     """A notice that a conversation has work; `done` it once the conversation was drained.
-    `ours`: this instance posted it, and an instance drains what it posts notices for at once
-    (engine.accept), so the notice is only for the others."""
+    `ours`: this instance posted it (engine.accept drains what it journals at once, so the
+    notice needs no second pass while that drain runs)."""
 
     conversation_id: str
     ticket_id: str

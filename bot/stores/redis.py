@@ -115,9 +115,9 @@ class RedisConversationStore:
     """conversation:<id> a hash, one JSON value per field (so updates of different fields never
     race); the channel's own data as channel_data.<key> fields. Expires after retention.
 
-    Reads (one command each) go over `reads`, the acknowledgement path's connections: channels
-    read the state before they accept a message (SMS opt-out, Slack threads), and in the shared
-    pool those reads queued behind every conversation being drained (SMS acks of 140-200 ms at
+    `peek` and `exists` (a channel deciding how to accept a message: SMS opt-out, Slack
+    threads, Telegram buttons) go over `intake`, the acknowledgement path's connections: in the
+    shared pool they queued behind every conversation being drained (SMS acks of 140-200 ms at
     the end of a burst of 200)."""
 
     _SET = """
@@ -127,15 +127,18 @@ return redis.call('HGETALL', KEYS[1])
 """
 
     def __init__(self, redis: Redis, prefix: str, retention: Retention, *,
-                 reads: Redis | None = None) -> None:
+                 intake: Redis | None = None) -> None:
         self._r, self._p, self._ttl = redis, prefix + "conversation:", retention.conversations_s
-        self._reads = reads or redis
+        self._intake = intake or redis
 
     async def get(self, conversation_id: str) -> ConversationState:
-        return _conversation(await self._reads.hgetall(self._p + conversation_id))
+        return _conversation(await self._r.hgetall(self._p + conversation_id))
+
+    async def peek(self, conversation_id: str) -> ConversationState:
+        return _conversation(await self._intake.hgetall(self._p + conversation_id))
 
     async def exists(self, conversation_id: str) -> bool:
-        return bool(await self._reads.exists(self._p + conversation_id))
+        return bool(await self._intake.exists(self._p + conversation_id))
 
     async def update(self, conversation_id: str, **changes: Any) -> ConversationState:
         check_conversation_fields(changes)
@@ -420,7 +423,8 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'state', 
 return 1
 """
     # The entries in order with their fields, flat: id, field count, field, value, ...; an
-    # expired entry (its hash gone) leaves the list here and comes back with no fields.
+    # expired entry (its hash gone) leaves the list here and comes back with no fields, and a
+    # conversation left with none leaves the set of conversations with entries.
     _ENTRIES = """
 local out = {}
 for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
@@ -430,6 +434,7 @@ for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
   out[#out + 1] = #fields
   for _, item in ipairs(fields) do out[#out + 1] = item end
 end
+if redis.call('LLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
 return out
 """
     _REMOVE = """
@@ -465,8 +470,8 @@ return 1
     async def entries(self, conversation_id: str) -> list[JournalEntry]:
         # One script, not a list read and then a read per entry: the drain reads the journal
         # for every message, and round trips are what the acknowledgements wait behind.
-        flat = await self._r.eval(self._ENTRIES, 1, self._conv(conversation_id),
-                                  self._p + "entry:")
+        flat = await self._r.eval(self._ENTRIES, 2, self._conv(conversation_id),
+                                  self._p + "convs", self._p + "entry:", conversation_id)
         found, at = [], 0
         while at < len(flat):
             entry_id, count = _s(flat[at]), int(flat[at + 1])
@@ -682,9 +687,10 @@ def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-# The acknowledgement path (journal appends, conversation reads) has connections of its own: in one shared
-# pool they queued behind the commands of every conversation being drained (redis-py hands out
-# connections through one asyncio.Condition), which tripled the ack's p99 under a burst.
+# The acknowledgement path (journal appends, a channel's conversation reads) has connections of
+# its own: in one shared pool they queued behind the commands of every conversation being drained
+# (redis-py hands out connections through one asyncio.Condition), which tripled the ack's p99
+# under a burst.
 INTAKE_CONNECTIONS = 32
 
 
@@ -726,7 +732,7 @@ def redis_stores(url: str, *, prefix: str = "helpdesk:", retention: Retention | 
         idempotency=RedisIdempotencyStore(redis, prefix),
         sessions=RedisSessionStore(redis, prefix),
         transcripts=RedisTranscriptStore(redis, prefix, retention),
-        conversations=RedisConversationStore(redis, prefix, retention, reads=intake),
+        conversations=RedisConversationStore(redis, prefix, retention, intake=intake),
         cases=RedisHandoffCaseStore(redis, prefix, retention),
         locks=RedisConversationLock(redis, prefix),
         audit=RedisAuditLog(redis, prefix, retention),

@@ -130,6 +130,9 @@ class SqliteConversationStore(_Base):
             (conversation_id,)).fetchone())
         return ConversationState.from_dict(json.loads(row[0])) if row else ConversationState()
 
+    async def peek(self, conversation_id: str) -> ConversationState:
+        return await self.get(conversation_id)  # reads never wait behind writes here (WAL)
+
     async def exists(self, conversation_id: str) -> bool:
         row = await self._db.read(lambda c: c.execute(
             "SELECT 1 FROM conversations WHERE conversation_id = ?", (conversation_id,)).fetchone())

@@ -25,6 +25,13 @@ async def test_update_merges_fields(stores: Stores) -> None:
     assert await stores.conversations.exists("c")
 
 
+async def test_peek_reads_what_get_reads(stores: Stores) -> None:
+    assert await stores.conversations.peek("c") == ConversationState()
+    state = await stores.conversations.update("c", channel="sms", customer_id="+15550001111")
+    await stores.conversations.update_channel_data("c", {"opted_out": True})
+    assert await stores.conversations.peek("c") == await stores.conversations.get("c") != state
+
+
 async def test_concurrent_updates_of_different_fields_both_stay(stores: Stores) -> None:
     await asyncio.gather(stores.conversations.update("c", outage_notified=True),
                          stores.conversations.update("c", awaiting_rating="C-1"))

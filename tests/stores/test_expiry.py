@@ -24,6 +24,7 @@ async def test_nothing_is_kept_past_its_retention(short_lived: Backend) -> None:
     assert await stores.cases.get("C-1") is None
     assert await stores.cases.waiting() == []
     assert await stores.journal.entries("c1") == []
+    assert await stores.journal.conversations() == []  # nothing left for the sweep to retry
     assert await stores.idempotency.first_seen("m1", ttl_s=60) is True
 
 
