@@ -7,6 +7,7 @@ import asyncio
 import logging
 import random
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Mapping, TypeVar
 
@@ -118,6 +119,41 @@ _GSM7_EXTENDED = set("^{}\\[~]|€\f")
 def sms_encoding(text: str) -> str:
     """'GSM-7' when every character is in the GSM alphabet, else 'UCS-2'."""
     return "GSM-7" if all(c in _GSM7_BASIC or c in _GSM7_EXTENDED for c in text) else "UCS-2"
+
+
+# Characters outside GSM-7 with a GSM-7 spelling of the same meaning (what Twilio's Smart Encoding
+# replaces). With emoji dropped too, most bot and agent texts stay GSM-7: one such character
+# turns the whole body into UCS-2 and more than doubles its segments (the greeting: 5, not 2).
+_GSM7_SPELLING = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u2039": "'",
+    "\u203a": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"', "\u00ab": '"',
+    "\u00bb": '"', "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u2022": "-", "\u00b7": "-", "\u2026": "...", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+    "\u02c6": "^", "\u02dc": "~",
+})
+_EMOJI_JOINERS = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
+_SPACE_RUN = re.compile(r"[ \t]{2,}")
+_DROPPED = "\x00"  # never in a GSM-7 body: control characters are stripped at intake
+_DROPPED_AT_SENTENCE_END = re.compile(r"(?<=[A-Za-z0-9])[ \t]*\x00+[ \t]+(?=[A-Z])")
+_DROPPED_AT_LINE_START = re.compile(r"^[ \t]*\x00[\x00 \t]*", re.MULTILINE)
+
+
+def _is_emoji(c: str) -> bool:
+    # Symbols only (never a letter or digit): pictographs, dingbats, arrows and their joiners.
+    return c in _EMOJI_JOINERS or (ord(c) >= 0x2190 and unicodedata.category(c) in ("So", "Sk"))
+
+
+def sms_text(text: str) -> str:
+    """The text as SMS sends it: in GSM-7 when spelling punctuation the GSM way and dropping
+    emoji get it there; otherwise unchanged (UCS-2 keeps other scripts whole)."""
+    if sms_encoding(text) == "GSM-7":
+        return text
+    marked = "".join(_DROPPED if _is_emoji(c) else c for c in text.translate(_GSM7_SPELLING))
+    # An emoji often ends a sentence ("I'm a bot 🤖 I can..."): its full stop comes back.
+    marked = _DROPPED_AT_LINE_START.sub("", marked)
+    plain = _DROPPED_AT_SENTENCE_END.sub(". ", marked).replace(_DROPPED, "")
+    plain = "\n".join(_SPACE_RUN.sub(" ", line).rstrip(" \t") for line in plain.split("\n"))
+    return plain if sms_encoding(plain) == "GSM-7" else text
 
 
 def sms_segments(text: str) -> int:

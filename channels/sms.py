@@ -59,6 +59,7 @@ from bot.redaction import mask_id
 from bot.settings import SettingsError
 from channels.base import DeliveryFailed
 from channels.outbound import (
+    AGENT_LABEL,
     PermanentSendError,
     RetryableSendError,
     RetryPolicy,
@@ -66,6 +67,7 @@ from channels.outbound import (
     shown_text,
     sms_encoding,
     sms_segments,
+    sms_text,
     split_text,
 )
 
@@ -285,7 +287,7 @@ class SmsChannel:
             log.info("sms: %d repl%s to %s dropped: the number opted out (STOP)", len(messages),
                      "y" if len(messages) == 1 else "ies", mask_id(conversation_id))
             return
-        parts = split_text(_render(messages), BODY_LIMIT)
+        parts = _bodies(messages)
         for number, part in enumerate(parts, start=1):
             what = f"sms to {mask_id(conversation_id)} (part {number}/{len(parts)})"
             sid = await send_with_retry(partial(self._send, conversation_id, to, part), what=what,
@@ -425,10 +427,25 @@ def _media_kind(mime_type: str) -> MediaKind:
     return _MEDIA_KINDS.get(mime_type.split("/", 1)[0].lower(), "file")
 
 
-def _render(messages: Sequence[OutboundMessage]) -> str:
+def _bodies(messages: Sequence[OutboundMessage]) -> list[str]:
+    """The SMS bodies of a turn, in order, each within Twilio's limit and in GSM-7 where the
+    meaning survives. A person's words say so on every part (on the first alone, the rest read
+    as the bot's)."""
+    if not any(m.role == "agent" for m in messages):
+        return split_text(sms_text(_render(messages)), BODY_LIMIT)
+    bodies: list[str] = []
+    for message in messages:
+        label = AGENT_LABEL if message.role == "agent" and message.text.strip() else ""
+        text = sms_text(_render([message], labelled=False))
+        bodies += [label + part for part in split_text(text, BODY_LIMIT - len(label))]
+    return bodies
+
+
+def _render(messages: Sequence[OutboundMessage], *, labelled: bool = True) -> str:
     """One body for a turn. Buttons of every message are numbered together at the end, in the
     order the engine stored them as offered_buttons, so "2" means the same thing on both sides."""
-    texts = [shown_text(m) + (f"\n{m.image_url}" if m.image_url else "") for m in messages]
+    texts = [(shown_text(m) if labelled else m.text) + (f"\n{m.image_url}" if m.image_url else "")
+             for m in messages]
     turn = OutboundMessage(text="\n\n".join(t for t in texts if t.strip()),
                            buttons=tuple(b for m in messages for b in m.buttons))
     return turn.text_with_numbered_options()
