@@ -63,6 +63,7 @@ from bot.safe_json import BadJson, loads
 from bot.state import CLOSED, Case, CaseEvent, CaseEventKind, CaseStatus
 from bot.stores import Stores
 from inbox.agents import Agent, check_login, load_accounts, normalise_email
+from inbox.customer_label import customer_label
 from inbox.suggestions import Parser, faq_answers, suggest
 
 log = logging.getLogger(__name__)
@@ -636,18 +637,6 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "The request body must be a JSON object.")
     return body
-
-
-def customer_label(customer: dict[str, Any], channel: str) -> str:
-    if customer.get("display_name"):
-        return str(customer["display_name"])
-    if customer.get("contact_hint"):
-        return str(customer["contact_hint"])
-    names = {"web": "Web chat visitor", "slack": "Slack user", "telegram": "Telegram user",
-             "sms": "SMS customer"}
-    ident = str(customer.get("id") or "")
-    tail = ident.rsplit(":", 1)[-1][-4:].upper()
-    return f"{names.get(channel, 'Customer')} {tail}".strip()
 
 
 def _masked_client(client: str) -> str:

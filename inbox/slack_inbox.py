@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mappi
 from aiohttp import web
 
 from bot.cases import CaseConflict, CaseDesk, CaseNotFound
-from bot.redaction import redact
 from bot.state import OPEN, WAITING, Case, CaseEvent, CaseEventKind, CaseStatus
 from bot.stores import Stores
 from channels.base import Channel, DeliveryFailed
 from channels.outbound import PermanentSendError, send_with_retry, split_text
+from inbox.customer_label import customer_label
 
 if TYPE_CHECKING:  # channels.slack loads slack-bolt: imported only when Slack is on
     from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -510,8 +510,7 @@ def render_case(case: Case) -> tuple[str, list[dict[str, Any]]]:
     intents = package.get("intents") or []
     steps = package.get("steps_tried") or []
     fields = [
-        # An SMS customer's id is their phone number: masked like every contact in a package.
-        f"*Customer*\n{_escape(redact(customer.get('display_name') or customer.get('id') or '?'))}",
+        f"*Customer*\n{_escape(customer_label(customer, case.channel, contact=False))}",
         f"*Contact*\n{_escape(customer.get('contact_hint') or 'none given')}",
         "*Collected*\n" + ("\n".join(f"{_escape(k)}: {_escape(str(v))}" for k, v in slots.items())
                            or "nothing"),

@@ -41,7 +41,7 @@ async def test_a_new_case_posts_one_parent_message_with_its_context(
         "*Wants:* the status of an order; to complain about a problem",
         "*Bot did:* looked up order A-1001",
         "*Stopped at:* asked for a person; last customer message: \"agent\"",
-        f"*Customer*\n{case.conversation_id}",
+        f"*Customer*\nWeb chat visitor {case.conversation_id[-4:].upper()}",
         "*Contact*\nj***@example.com",  # masked, never the address itself
         "order_id: A-1001",
         "order_status 0.93", "complaint 0.71", "human_handoff 1.00",
@@ -114,8 +114,14 @@ def test_closed_cases_have_no_buttons(status: CaseStatus) -> None:
     assert [b["type"] for b in blocks] == ["header", "section", "section", "context"]
 
 
-def test_a_phone_number_as_customer_id_is_masked() -> None:
-    case = a_case(channel="sms", package={"customer": {"id": "+15550100001"}})
+@pytest.mark.parametrize(("channel", "customer_id", "shown"), [
+    ("sms", "+15550100001", "SMS customer 0001"),  # a phone number: only its end
+    ("telegram", "123456226", "Telegram user 6226"),  # not a phone number, nor shown as one
+    ("slack", "slack:T0TEAM:U0CUSTOMER", "Slack user OMER"),
+])
+def test_the_customer_is_shown_as_the_console_shows_them(channel: str, customer_id: str,
+                                                         shown: str) -> None:
+    case = a_case(channel=channel, package={"customer": {"id": customer_id}})
     _, blocks = render_case(case)
-    assert "*Customer*\n[phone ***0001]" in texts(blocks)
-    assert "+15550100001" not in str(blocks)
+    assert f"*Customer*\n{shown}" in texts(blocks)
+    assert customer_id not in str(blocks) and "[phone" not in str(blocks)
