@@ -8,6 +8,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from bot.rasa_input import CUSTOMER_TEXT_KEY, INTENT_PREFIX
 from bot.redaction import mask_email, redact
 from bot.sentiment import summarise
 
@@ -56,12 +57,25 @@ def _transcript(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         kind = event.get("event")
         if kind == "user" and event.get("text") and not str(event["text"]).startswith(EXTERNAL):
             name, _ = _intent_of(event)
-            lines.append({"role": "customer", "text": redact(str(event["text"]))[:5000],
+            lines.append({"role": "customer", "text": redact(_customer_words(event, name))[:5000],
                           "ts": float(event.get("timestamp") or 0), "intent": name})
         elif kind == "bot" and event.get("text"):
             lines.append({"role": "bot", "text": redact(str(event["text"]))[:5000],
                           "ts": float(event.get("timestamp") or 0)})
     return lines[-500:]
+
+
+def _customer_words(event: dict[str, Any], intent: str | None) -> str:
+    """What the customer wrote or tapped. For a button or the handoff keyword Rasa's text is the
+    gateway's payload ("/human_handoff"): the gateway puts the customer's own words in the
+    metadata, and an older event without them is shown by what it meant."""
+    text = str(event["text"])
+    if not text.startswith(INTENT_PREFIX):
+        return text
+    said = (event.get("metadata") or {}).get(CUSTOMER_TEXT_KEY)
+    if isinstance(said, str) and said.strip():
+        return said
+    return f"[{(intent or text.lstrip(INTENT_PREFIX)).split('{')[0].replace('_', ' ')}]"
 
 
 def _intent_tags(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

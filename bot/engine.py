@@ -37,7 +37,7 @@ from bot.handoff import package_from_transcript
 from bot.identifiers import parse_contact
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient, RasaTurn, RasaUnavailable
-from bot.rasa_input import RasaText
+from bot.rasa_input import CUSTOMER_TEXT_KEY, RasaText
 from bot.redaction import mask_id, minimise, redact
 from bot.sentiment import score as sentiment_score
 from bot.sentiment import warm as warm_sentiment
@@ -356,8 +356,14 @@ class ConversationEngine:
 
     def _metadata(self, entry: JournalEntry) -> dict[str, Any]:
         message = entry.message
-        return {"channel": message.channel, "customer_id": message.customer_id,
-                "conversation_id": message.conversation_id, "message_id": dedupe_key(message)}
+        metadata = {"channel": message.channel, "customer_id": message.customer_id,
+                    "conversation_id": message.conversation_id,
+                    "message_id": dedupe_key(message)}
+        if RasaText.from_journal(entry.rasa_text or "").is_payload and message.text.strip():
+            # Rasa's text is our payload ("/human_handoff"); agents are shown what the customer
+            # typed or tapped instead.
+            metadata[CUSTOMER_TEXT_KEY] = redact(clean(message.text))[:500]
+        return metadata
 
     # --- Rasa is away ---------------------------------------------------------------------
     async def _rasa_down(self, entry: JournalEntry, *, reason: str) -> Outcome:

@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 INTENT_PREFIX = "/"  # rasa.shared.constants.INTENT_MESSAGE_PREFIX
+# In a user event's metadata, when Rasa's text is a payload: what the customer typed or tapped,
+# so agents are shown that rather than the payload (actions/handoff_package.py).
+CUSTOMER_TEXT_KEY = "customer_text"
 
 
 def neutralise(text: str) -> str:

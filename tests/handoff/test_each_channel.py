@@ -118,3 +118,15 @@ async def test_an_agents_reply_is_labelled_on_platform_channels(
     reply = await customer.expect(REPLY)
     label = reply.text[:reply.text.index(REPLY)].lower()
     assert "agent" in label or "support" in label or "ana" in label
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_agents_see_what_the_customer_typed_not_the_handoff_payload(
+        channel: str, gateway: Gateway, make_customer: MakeCustomer) -> None:
+    customer: Customer = await make_customer(gateway, channel)
+    case = await hand_off(customer)  # the customer typed "agent"; Rasa got /human_handoff
+    package = case.package
+    assert [line["text"] for line in package["transcript"] if line["role"] == "customer"] == \
+        ["agent"]
+    assert package["summary"]["stopped_at"].endswith('last customer message: "agent"')
+    assert "/human_handoff" not in str(package)

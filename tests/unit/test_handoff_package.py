@@ -103,3 +103,20 @@ def test_only_the_current_session_is_packaged() -> None:
 @pytest.mark.parametrize("channel, expected", [("telegram", "telegram"), ("fax", "unknown")])
 def test_unknown_channels_are_labelled_unknown(channel: str, expected: str) -> None:
     assert package(channel=channel)["channel"] == expected
+
+
+def test_a_payload_is_shown_as_the_words_the_customer_typed_or_tapped() -> None:
+    tapped = {**user("/order_status", "order_status", 1.0, ts=6),
+              "metadata": {"customer_text": "Track my order"}}
+    asked = {**user("/human_handoff", "human_handoff", 1.0, ts=7),
+             "metadata": {"customer_text": "talk to a person"}}
+    built = package(events=[*EVENTS, tapped, asked])
+    said = [line["text"] for line in built["transcript"] if line["role"] == "customer"]
+    assert said[-2:] == ["Track my order", "talk to a person"]
+    assert built["summary"]["stopped_at"].endswith('last customer message: "talk to a person"')
+
+
+def test_a_payload_without_the_customers_words_is_shown_by_what_it_meant() -> None:
+    built = package(events=[*EVENTS, user("/human_handoff", "human_handoff", 1.0, ts=7)])
+    assert built["transcript"][-1]["text"] == "[human handoff]"
+    assert "/human_handoff" not in str(built)
