@@ -8,6 +8,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from bot.handoff_schema import package_channel
 from bot.rasa_input import CUSTOMER_TEXT_KEY, INTENT_PREFIX
 from bot.redaction import mask_email, redact
 from bot.sentiment import summarise
@@ -30,7 +31,6 @@ _SKIP_FOR_WANTS = {"greet", "goodbye", "thank", "affirm", "deny", "inform", "hel
                    "out_of_scope", "human_handoff", "bot_challenge", "cancel"}
 # Slots an agent may see, redacted; everything else (counters, internal flags) stays out.
 SHARED_SLOTS = ("order_id", "order_contact", "reset_login")
-CHANNELS = {"web", "slack", "telegram", "sms"}
 
 
 def _intent_of(event: dict[str, Any]) -> tuple[str | None, float]:
@@ -144,7 +144,7 @@ def build_package(
     return {
         "schema_version": SCHEMA_VERSION,
         "conversation_id": conversation_id,
-        "channel": channel if channel in CHANNELS else "unknown",
+        "channel": package_channel(channel),
         "customer": {
             "id": customer_id or conversation_id,
             "display_name": None,

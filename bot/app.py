@@ -21,7 +21,7 @@ from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from bot.stores import Stores, redis_stores, sqlite_stores
 from bot.tracker_storage import TrackerRetention
-from channels.registry import build_channels
+from channels.registry import all_facts, build_channels
 from inbox.console import mount_console
 from inbox.slack_inbox import attach as attach_slack_inbox
 
@@ -70,8 +70,10 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
             retention_s=settings.retention.conversations_s))
     forgetters: dict[str, Any] = {}
     erasure = Erasure(stores, desk, tracker=tracker, channels=forgetters)
+    facts = all_facts()
     engine = ConversationEngine(settings=settings, stores=stores, rasa=rasa, desk=desk,
-                                escalation=escalation, customers=customers, erasure=erasure)
+                                escalation=escalation, customers=customers, erasure=erasure,
+                                channel_facts=facts)
 
     app = web.Application()
     app[SETTINGS_KEY] = settings
@@ -87,7 +89,8 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
         engine.register(channel)
         if hasattr(channel, "forget"):
             forgetters[channel.name] = channel
-    mount_console(app, desk=desk, stores=stores, rasa=rasa, settings=settings, env=env)
+    mount_console(app, desk=desk, stores=stores, rasa=rasa, settings=settings, env=env,
+                  channel_facts=facts)
     app.router.add_get("/healthz", health)
     app.add_subapp("/handoff/", handoff_app(desk, settings.handoff_secret))
 
@@ -109,5 +112,5 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
             await stores.close()
 
     app.cleanup_ctx.append(lifecycle)
-    attach_slack_inbox(app, desk, stores, channels, env)
+    attach_slack_inbox(app, desk, stores, channels, env, channel_facts=facts)
     return app

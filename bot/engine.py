@@ -25,9 +25,10 @@ import hashlib
 import logging
 import time
 from enum import Enum
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from bot.cases import CaseDesk, rating_of
+from bot.channel_facts import UNKNOWN, ChannelFacts
 from bot.customers import CustomerDirectory
 from bot.directives import Directive
 from bot.drain import STORE_ERRORS, Drainer
@@ -85,7 +86,8 @@ class ConversationEngine:
     def __init__(self, *, settings: Settings, stores: Stores, rasa: RasaClient,
                  desk: CaseDesk, escalation: EscalationPolicy | None = None,
                  customers: CustomerDirectory | None = None,
-                 erasure: Erasure | None = None) -> None:
+                 erasure: Erasure | None = None,
+                 channel_facts: Mapping[str, ChannelFacts] | None = None) -> None:
         self._settings = settings
         self._stores = stores
         self._rasa = rasa
@@ -94,6 +96,8 @@ class ConversationEngine:
         self._customers = customers
         self._erasure = erasure
         self._channels: dict[str, Channel] = {}
+        # Every channel's, also those turned off: their journal entries are still answered.
+        self._facts = dict(channel_facts or {})
         # A burst of webhooks (twenty in flight) starts as many drains; when all of them wrote
         # their message down at once, the event loop ran their bookkeeping between every step of
         # every acknowledgement (p99 50-90 ms instead of 20-35). Waiting here costs a drain
@@ -108,6 +112,15 @@ class ConversationEngine:
     # --- wiring ---------------------------------------------------------------------------
     def register(self, channel: Channel) -> None:
         self._channels[channel.name] = channel
+        self._facts[channel.name] = channel.facts
+
+    def _facts_of(self, channel: str) -> ChannelFacts:
+        return self._facts.get(channel, UNKNOWN)
+
+    def _nlu_text(self, message: InboundMessage) -> str:
+        """The message as NLU reads it: the channel's markup removed, then the core's cleaning
+        (the intent-injection filter, bot/rasa_input.py, comes after both)."""
+        return clean(self._facts_of(message.channel).normalise(message.text))
 
     @property
     def stores(self) -> Stores:
@@ -241,7 +254,7 @@ class ConversationEngine:
                                     message_id=message.platform_message_id)
             if secret:
                 state = await self._stores.conversations.update(cid, expects_secret=False)
-            text = clean(message.text)
+            text = self._nlu_text(message)
             immediate = None
             if len(message.text) > self._settings.max_message_chars:
                 immediate = TOO_LONG_REPLY.format(limit=self._settings.max_message_chars)
@@ -282,8 +295,8 @@ class ConversationEngine:
         changes: dict[str, Any] = {"sentiment_scores": scores}
         vip = state.vip
         if self._escalation.needs_vip and self._customers is not None and not vip:
-            contact = parse_contact(text) or (
-                message.customer_id if message.channel == "sms" else None)
+            contact = parse_contact(text) or \
+                self._facts_of(message.channel).contact_of(message.customer_id)
             # Remembered as a digest: enough to not ask again, nothing to leak.
             checked = hashlib.sha256(contact.encode()).hexdigest()[:16] if contact else None
             if contact and checked != state.vip_checked:
@@ -331,7 +344,7 @@ class ConversationEngine:
             log.info("escalating %s: %s", mask_id(cid), entry.trigger.get("detail"))
             return await self._rasa.escalate(
                 conversation_id=cid, text=text, metadata=metadata,
-                trigger={**entry.trigger, "message": clean(message.text)})
+                trigger={**entry.trigger, "message": self._nlu_text(message)})
         return await self._rasa.send(conversation_id=cid, text=text, metadata=metadata)
 
     async def _recover_turn(self, entry: JournalEntry) -> RasaTurn:
@@ -352,7 +365,7 @@ class ConversationEngine:
         return await self._rasa.escalate(
             conversation_id=cid, text=RasaText.free_text(entry.message.text),
             metadata=self._metadata(entry), record_message=False,
-            trigger={**entry.trigger, "message": clean(entry.message.text)})
+            trigger={**entry.trigger, "message": self._nlu_text(entry.message)})
 
     def _metadata(self, entry: JournalEntry) -> dict[str, Any]:
         message = entry.message
@@ -362,7 +375,7 @@ class ConversationEngine:
         if RasaText.from_journal(entry.rasa_text or "").is_payload and message.text.strip():
             # Rasa's text is our payload ("/human_handoff"); agents are shown what the customer
             # typed or tapped instead.
-            metadata[CUSTOMER_TEXT_KEY] = redact(clean(message.text))[:500]
+            metadata[CUSTOMER_TEXT_KEY] = redact(self._nlu_text(message))[:500]
         return metadata
 
     # --- Rasa is away ---------------------------------------------------------------------
@@ -443,7 +456,7 @@ class ConversationEngine:
         if not replies and entry.rasa_text:
             # Rasa ran the turn but said nothing: an action failed (the action server is down).
             replies = [OutboundMessage(text=NO_ANSWER_REPLY, role="system")]
-        if message.attachments and clean(message.text):
+        if message.attachments and self._nlu_text(message):
             replies.append(OutboundMessage(text=MEDIA_WITH_TEXT_NOTE))
         state = await self._stores.conversations.get(cid)
         if state.outage_notified:

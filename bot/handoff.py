@@ -10,30 +10,28 @@ Routes (all need `Authorization: Bearer $HANDOFF_SECRET`, compared in constant t
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from datetime import datetime, timezone
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from jsonschema import Draft7Validator
 
 from bot.cases import CaseDesk
+from bot.handoff_schema import package_channel, package_schema
 from bot.http_bodies import error, read_json
 from bot.redaction import redact
 from bot.sentiment import summarise
 
 log = logging.getLogger(__name__)
 
-SCHEMA_PATH = Path(__file__).parent / "schemas" / "handoff-package-v1.json"
 MAX_PACKAGE_BYTES = 1_000_000
 
 
 @lru_cache(maxsize=1)
 def package_validator() -> Draft7Validator:
-    return Draft7Validator(json.loads(SCHEMA_PATH.read_text()))
+    return Draft7Validator(package_schema())
 
 
 def package_errors(package: Any) -> list[str]:
@@ -56,7 +54,7 @@ def package_from_transcript(*, conversation_id: str, channel: str, customer_id: 
     return {
         "schema_version": "1.0",
         "conversation_id": conversation_id,
-        "channel": channel if channel in ("web", "slack", "telegram", "sms") else "unknown",
+        "channel": package_channel(channel),
         "customer": {"id": customer_id, "display_name": None, "contact_hint": None},
         "trigger": {"kind": trigger_kind, "detail": trigger_detail},
         "summary": {"wants": "not known: the assistant was unavailable",
@@ -106,7 +104,7 @@ async def read_case(request: web.Request) -> web.Response:
 
 
 async def read_schema(request: web.Request) -> web.Response:
-    return web.json_response(json.loads(SCHEMA_PATH.read_text()))
+    return web.json_response(package_schema())
 
 
 def handoff_app(desk: CaseDesk, secret: str | None) -> web.Application:

@@ -1,14 +1,13 @@
-"""Normalising customer text before NLU, the same way on every channel (training data is written
-without this noise, so serving must strip it too)."""
+"""The core's cleaning of customer text before NLU, the same on every channel (training data is
+written without this noise, so serving must strip it too). A channel's own markup (Slack
+mentions and links, Telegram bot mentions) is removed before this by the channel's
+`normalise` (bot/channel_facts.py)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-_SLACK_MENTION = re.compile(r"<[@#!][A-Z0-9^|a-z_-]+(?:\|[^>]*)?>")
-_SLACK_LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
-_TELEGRAM_MENTION = re.compile(r"(?<!\w)@[A-Za-z][A-Za-z0-9_]{3,31}bot\b", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t]+")
 
@@ -23,9 +22,6 @@ HANDOFF_KEYWORDS = frozenset({
 
 def clean(text: str) -> str:
     text = unicodedata.normalize("NFC", text or "")
-    text = _SLACK_MENTION.sub(" ", text)
-    text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
-    text = _TELEGRAM_MENTION.sub(" ", text)
     text = _CONTROL.sub("", text)
     # Intent injection ("/intent{...}") is neutralised in one place for every path to Rasa:
     # bot/rasa_input.py.

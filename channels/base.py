@@ -6,6 +6,7 @@ from typing import Protocol, Sequence
 
 from aiohttp import web
 
+from bot.channel_facts import ChannelFacts
 from bot.messages import OutboundMessage
 
 
@@ -15,6 +16,7 @@ class DeliveryFailed(Exception):
 
 class Channel(Protocol):
     name: str
+    facts: ChannelFacts  # declared once, in the channel's module (FACTS)
 
     def mount(self, app: web.Application) -> None:
         """Add this channel's routes (webhooks, websockets, pages) to the gateway app."""

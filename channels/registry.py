@@ -1,17 +1,18 @@
-"""Which channels run: the web chat always; each platform channel when its credentials are in the
-environment. Adding a channel is one module plus one entry here."""
+"""The channels: each declares its facts (`FACTS`, bot/channel_facts.py) in its own module, and
+runs when its credentials are in the environment; the web chat always runs. Adding a channel is
+one module plus one entry here."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
+from bot.channel_facts import UNKNOWN, ChannelFacts
 from bot.engine import ConversationEngine
 from bot.settings import Settings
+from channels import slack, sms, telegram, webchat
 from channels.base import Channel
-from channels.webchat import WebChatChannel
 
 log = logging.getLogger(__name__)
 
@@ -20,33 +21,34 @@ Builder = Callable[[ConversationEngine, Mapping[str, str]], Channel]
 
 @dataclass(frozen=True)
 class ChannelSpec:
-    name: str
+    facts: ChannelFacts
     required_env: tuple[str, ...]
     build: Builder
 
+    @property
+    def name(self) -> str:
+        return self.facts.name
+
 
 def _webchat(settings: Settings) -> Builder:
-    return lambda engine, env: WebChatChannel(engine, allowed_origins=settings.webchat_allowed_origins)
-
-
-def _lazy(module: str) -> Builder:
-    """Import a platform module only when its channel is on, so an unused platform library is
-    never loaded."""
-
-    def build(engine: ConversationEngine, env: Mapping[str, str]) -> Channel:
-        return importlib.import_module(module).build(engine, env)  # type: ignore[no-any-return]
-
-    return build
+    return lambda engine, env: webchat.WebChatChannel(
+        engine, allowed_origins=settings.webchat_allowed_origins)
 
 
 def specs(settings: Settings) -> list[ChannelSpec]:
     return [
-        ChannelSpec("web", (), _webchat(settings)),
-        ChannelSpec("slack", ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"), _lazy("channels.slack")),
-        ChannelSpec("telegram", ("TELEGRAM_BOT_TOKEN",), _lazy("channels.telegram")),
-        ChannelSpec("sms", ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL"),
-                    _lazy("channels.sms")),
+        ChannelSpec(webchat.FACTS, (), _webchat(settings)),
+        ChannelSpec(slack.FACTS, slack.REQUIRED_ENV, slack.build),
+        ChannelSpec(telegram.FACTS, ("TELEGRAM_BOT_TOKEN",), telegram.build),
+        ChannelSpec(sms.FACTS, sms.REQUIRED_ENV, sms.build),
     ]
+
+
+def all_facts() -> dict[str, ChannelFacts]:
+    """Every channel's facts, on or off (a case from a channel turned off still shows), and the
+    stand-in for one the gateway does not know."""
+    facts = {spec.name: spec.facts for spec in specs(Settings())}
+    return {**facts, UNKNOWN.name: UNKNOWN}
 
 
 def build_channels(engine: ConversationEngine, settings: Settings,

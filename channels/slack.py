@@ -36,6 +36,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channel_facts import ChannelFacts, CustomerIdKind
 from bot.drain import STORE_ERRORS
 from bot.engine import ConversationEngine, IntakeClosed
 from bot.http_bodies import read_bytes
@@ -58,6 +59,19 @@ SECTION_LIMIT = 3000  # characters of text in one section block
 BUTTON_TEXT_LIMIT = 75
 BUTTON_VALUE_LIMIT = 2000
 MAX_BUTTONS = 25  # elements in one actions block
+_MENTION = re.compile(r"<[@#!][A-Z0-9^|a-z_-]+(?:\|[^>]*)?>")
+_LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
+
+
+def normalise(text: str) -> str:
+    """Slack's markup, as NLU should not see it: user, channel and broadcast mentions removed,
+    a link as its label (or its address)."""
+    return _LINK.sub(lambda m: m.group(2) or m.group(1), _MENTION.sub(" ", text))
+
+
+FACTS = ChannelFacts(name="slack", label="Slack", customer_noun="Slack user",
+                     customer_id=CustomerIdKind.PLATFORM_USER, max_text_chars=SECTION_LIMIT,
+                     max_buttons=MAX_BUTTONS, normalise=normalise)
 BUTTON_ACTION = re.compile(r"^choice-\d+$")
 API_TIMEOUT_S = 10
 
@@ -121,7 +135,8 @@ def build(engine: ConversationEngine, env: Mapping[str, str]) -> SlackChannel:
 
 # --- the channel --------------------------------------------------------------------------------
 class SlackChannel:
-    name = "slack"
+    name = FACTS.name
+    facts = FACTS
 
     def __init__(self, engine: ConversationEngine, config: SlackConfig, *,
                  retry: RetryPolicy = RetryPolicy()) -> None:

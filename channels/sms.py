@@ -51,6 +51,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.channel_facts import ChannelFacts, CustomerIdKind, TextEncoding
 from bot.drain import STORE_ERRORS
 from bot.engine import ConversationEngine, IntakeClosed
 from bot.http_bodies import read_bytes
@@ -77,6 +78,9 @@ WEBHOOK_PATH = "/sms/twilio"
 REQUIRED_ENV = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL")
 DEFAULT_API_URL = "https://api.twilio.com"
 BODY_LIMIT = 1600  # Twilio refuses longer bodies (error 21617)
+FACTS = ChannelFacts(name="sms", label="SMS", customer_noun="SMS customer",
+                     customer_id=CustomerIdKind.PHONE, max_text_chars=BODY_LIMIT,
+                     max_buttons=None, encoding=TextEncoding.GSM7_WHERE_POSSIBLE)
 SEND_TIMEOUT_S = 15.0
 MAX_MEDIA = 10  # Twilio sends at most 10 media items per MMS
 OPTED_OUT = "opted_out"  # in the conversation's channel data
@@ -170,7 +174,8 @@ class _TwilioHttpClient(AsyncTwilioHttpClient):
 
 
 class SmsChannel:
-    name = "sms"
+    name = FACTS.name
+    facts = FACTS
 
     def __init__(self, engine: ConversationEngine, config: SmsConfig, *,
                  retry: RetryPolicy = RetryPolicy()) -> None:

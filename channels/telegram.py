@@ -63,6 +63,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.channel_facts import ChannelFacts, CustomerIdKind
 from bot.drain import STORE_ERRORS
 from bot.engine import ConversationEngine, IntakeClosed
 from bot.http_bodies import read_bytes
@@ -83,6 +84,17 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_API_URL = "https://api.telegram.org"
 TEXT_LIMIT = 4096  # characters per sendMessage
+_BOT_MENTION = re.compile(r"(?<!\w)@[A-Za-z][A-Za-z0-9_]{3,31}bot\b", re.IGNORECASE)
+
+
+def normalise(text: str) -> str:
+    """A bot's @mention (ours, or another bot's in a group) is not the customer's words."""
+    return _BOT_MENTION.sub(" ", text)
+
+
+FACTS = ChannelFacts(name=CHANNEL, label="Telegram", customer_noun="Telegram user",
+                     customer_id=CustomerIdKind.PLATFORM_USER, max_text_chars=TEXT_LIMIT,
+                     normalise=normalise)
 CALLBACK_DATA_LIMIT = 64  # bytes of callback_data per inline button
 ALLOWED_UPDATES = ("message", "callback_query")
 CALLBACK_MAP_KEY = "callbacks"  # in the conversation's channel data
@@ -194,6 +206,7 @@ def _keep_token_out_of_logs() -> None:
 
 class TelegramChannel:
     name = CHANNEL
+    facts = FACTS
 
     def __init__(self, engine: ConversationEngine, config: TelegramConfig, *,
                  poll_timeout_s: float = POLL_TIMEOUT_S,

@@ -30,6 +30,7 @@ from typing import Any, Sequence
 
 from aiohttp import WSMsgType, web
 
+from bot.channel_facts import ChannelFacts, CustomerIdKind
 from bot.drain import STORE_ERRORS
 from bot.engine import ConversationEngine, IntakeClosed
 from bot.messages import InboundMessage, OutboundMessage
@@ -49,8 +50,13 @@ FRAMES_TOPIC = "webchat-frames"  # replies reach the instance that holds the cus
 CLOSE_ERASED = 4000  # the conversation was erased: the widget starts a new one
 
 
+FACTS = ChannelFacts(name="web", label="Web chat", customer_noun="Web chat visitor",
+                     customer_id=CustomerIdKind.SESSION)
+
+
 class WebChatChannel:
-    name = "web"
+    name = FACTS.name
+    facts = FACTS
 
     def __init__(self, engine: ConversationEngine, *, allowed_origins: Sequence[str] = ()) -> None:
         self._engine = engine

@@ -58,6 +58,7 @@ from typing import Any, Awaitable, Callable, Mapping
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.cases import CaseConflict, CaseDesk, CaseNotFound
+from bot.channel_facts import UNKNOWN, ChannelFacts
 from bot.http_bodies import read_json
 from bot.safe_json import BadJson, loads
 from bot.state import CLOSED, Case, CaseEvent, CaseEventKind, CaseStatus
@@ -137,8 +138,10 @@ class _Client:
 class AgentConsole:
     def __init__(self, *, desk: CaseDesk, stores: Stores, rasa: Parser,
                  accounts: Mapping[str, Agent], clock: Callable[[], float] = time.time,
-                 faq: dict[str, str] | None = None, trust_forwarded_for: bool = False) -> None:
+                 faq: dict[str, str] | None = None, trust_forwarded_for: bool = False,
+                 channel_facts: Mapping[str, ChannelFacts] | None = None) -> None:
         self.desk = desk
+        self._facts = dict(channel_facts or {})
         self.stores = stores
         self.rasa = rasa
         self.accounts = dict(accounts)
@@ -286,7 +289,7 @@ class AgentConsole:
             "position": position if case.is_waiting else None,
             "channel": case.channel or package.get("channel") or "unknown",
             "trigger": {"kind": case.trigger.get("kind"), "detail": case.trigger.get("detail")},
-            "customer": customer_label(customer, case.channel),
+            "customer": customer_label(customer, self._facts.get(case.channel, UNKNOWN)),
             "wants": (package.get("summary") or {}).get("wants") or "",
             "agent": case.agent,
             "agent_name": self.agent_name(case.agent),
@@ -724,7 +727,8 @@ def console_app(console: AgentConsole) -> web.Application:
 
 
 def mount_console(app: web.Application, *, desk: CaseDesk, stores: Stores, rasa: Parser,
-                  settings: Any = None, env: Mapping[str, str] | None = None) -> AgentConsole:
+                  settings: Any = None, env: Mapping[str, str] | None = None,
+                  channel_facts: Mapping[str, ChannelFacts] | None = None) -> AgentConsole:
     """Mount the console under /console on the gateway and subscribe it to the case desk."""
     accounts = load_accounts(os.environ if env is None else env)
     if not accounts:
@@ -734,7 +738,8 @@ def mount_console(app: web.Application, *, desk: CaseDesk, stores: Stores, rasa:
         log.info("agent console: %d account(s) at /console/", len(accounts))
     console = AgentConsole(desk=desk, stores=stores, rasa=rasa, accounts=accounts,
                            trust_forwarded_for=bool(getattr(settings, "trust_forwarded_for",
-                                                            False)))
+                                                            False)),
+                           channel_facts=channel_facts)
     desk.subscribe_live(console)
     app[CONSOLE_KEY] = console
 

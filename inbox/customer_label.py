@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.channel_facts import ChannelFacts
 from bot.redaction import redact
 
-KINDS = {"web": "Web chat visitor", "slack": "Slack user", "telegram": "Telegram user",
-         "sms": "SMS customer"}
 
-
-def customer_label(customer: dict[str, Any], channel: str, *, contact: bool = True) -> str:
+def customer_label(customer: dict[str, Any], facts: ChannelFacts, *,
+                   contact: bool = True) -> str:
     """contact=False: leave the contact out (shown beside the label)."""
     if customer.get("display_name"):
         return redact(str(customer["display_name"]))
@@ -22,4 +21,4 @@ def customer_label(customer: dict[str, Any], channel: str, *, contact: bool = Tr
         return str(customer["contact_hint"])
     ident = str(customer.get("id") or "")
     tail = ident.rsplit(":", 1)[-1][-4:].upper()
-    return f"{KINDS.get(channel, 'Customer')} {tail}".strip()
+    return f"{facts.customer_noun} {tail}".strip()

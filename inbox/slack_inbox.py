@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mappi
 from aiohttp import web
 
 from bot.cases import CaseConflict, CaseDesk, CaseNotFound
+from bot.channel_facts import UNKNOWN, ChannelFacts
 from bot.state import OPEN, WAITING, Case, CaseEvent, CaseEventKind, CaseStatus
 from bot.stores import Stores
 from channels.base import Channel, DeliveryFailed
@@ -98,7 +99,8 @@ class InboxConfig:
 
 
 def attach(app: web.Application, desk: CaseDesk, stores: Stores, channels: Sequence[Channel],
-           env: Mapping[str, str]) -> SlackInbox | None:
+           env: Mapping[str, str], *,
+           channel_facts: Mapping[str, ChannelFacts] | None = None) -> SlackInbox | None:
     """Turn the inbox on when it is configured: subscribe it to the desk, put its listeners on
     the Slack channel's bolt app and tie its lifecycle to the gateway's."""
     config = InboxConfig.from_env(env)
@@ -108,7 +110,8 @@ def attach(app: web.Application, desk: CaseDesk, stores: Stores, channels: Seque
     if slack is None:  # the channel is on with the same credentials, so this is a wiring bug
         log.error("slack inbox: off (the Slack channel is not running)")
         return None
-    inbox = SlackInbox(desk, stores, slack, config)  # type: ignore[arg-type]
+    inbox = SlackInbox(desk, stores, slack, config,  # type: ignore[arg-type]
+                       channel_facts=channel_facts)
     app[SLACK_INBOX_KEY] = inbox
     app.cleanup_ctx.append(inbox.lifecycle)
     log.info("slack inbox: on (channel %s)", config.channel)
@@ -119,8 +122,10 @@ class SlackInbox:
     name = PRESENCE
 
     def __init__(self, desk: CaseDesk, stores: Stores, slack: SlackChannel,
-                 config: InboxConfig) -> None:
+                 config: InboxConfig, *,
+                 channel_facts: Mapping[str, ChannelFacts] | None = None) -> None:
         self._desk = desk
+        self._facts = dict(channel_facts or {})
         self._stores = stores
         self._slack = slack
         self._channel = config.channel
@@ -221,7 +226,7 @@ class SlackInbox:
                 f"slack-inbox:parent:{case_id}", ttl_s=PARENT_LEASE_S):
             ts = await self._wait_for_parent(case_id)
             return (ts, False) if ts else None
-        text, blocks = render_case(case)
+        text, blocks = render_case(case, facts=self._facts.get(case.channel, UNKNOWN))
         self._unposted.add(case_id)  # until it worked: the next event of the case tries again
         result = await self._send(f"chat.postMessage of case {case_id}",
                                   lambda: self._slack.client.chat_postMessage(
@@ -246,7 +251,7 @@ class SlackInbox:
         return None
 
     async def _update_parent(self, case: Case, ts: str) -> None:
-        text, blocks = render_case(case)
+        text, blocks = render_case(case, facts=self._facts.get(case.channel, UNKNOWN))
         await self._send(f"chat.update of case {case.case_id}",
                          lambda: self._slack.client.chat_update(
                              channel=self._channel, ts=ts, text=text, blocks=blocks))
@@ -486,8 +491,9 @@ SLACK_INBOX_KEY = web.AppKey("slack_inbox", SlackInbox)
 
 
 # --- rendering -----------------------------------------------------------------------------------
-def render_case(case: Case) -> tuple[str, list[dict[str, Any]]]:
-    """The parent message of a case: notification text and Block Kit blocks."""
+def render_case(case: Case, *, facts: ChannelFacts = UNKNOWN) -> tuple[str, list[dict[str, Any]]]:
+    """The parent message of a case (`facts`: its channel's): notification text and Block Kit
+    blocks."""
     package = case.package or {}
     summary = package.get("summary") or {}
     customer = package.get("customer") or {}
@@ -510,7 +516,7 @@ def render_case(case: Case) -> tuple[str, list[dict[str, Any]]]:
     intents = package.get("intents") or []
     steps = package.get("steps_tried") or []
     fields = [
-        f"*Customer*\n{_escape(customer_label(customer, case.channel, contact=False))}",
+        f"*Customer*\n{_escape(customer_label(customer, facts, contact=False))}",
         f"*Contact*\n{_escape(customer.get('contact_hint') or 'none given')}",
         "*Collected*\n" + ("\n".join(f"{_escape(k)}: {_escape(str(v))}" for k, v in slots.items())
                            or "nothing"),

@@ -10,6 +10,7 @@ import pytest
 from bot.state import CLOSED, CaseStatus
 from bot.state import Case as StoredCase
 
+from channels.registry import all_facts
 from inbox.slack_inbox import render_case
 from tests.slack_inbox.conftest import (HANDOFF_SECRET, INBOX, Case, InboxGateway, MakeGateway,
                                         a_package)
@@ -122,6 +123,6 @@ def test_closed_cases_have_no_buttons(status: CaseStatus) -> None:
 def test_the_customer_is_shown_as_the_console_shows_them(channel: str, customer_id: str,
                                                          shown: str) -> None:
     case = a_case(channel=channel, package={"customer": {"id": customer_id}})
-    _, blocks = render_case(case)
+    _, blocks = render_case(case, facts=all_facts()[channel])
     assert f"*Customer*\n{shown}" in texts(blocks)
     assert customer_id not in str(blocks) and "[phone" not in str(blocks)

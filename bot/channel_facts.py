@@ -1,0 +1,55 @@
+"""What the core, the inboxes and the handoff package need to know about a channel, declared once
+by the channel itself (`FACTS` in channels/<name>.py, collected by channels/registry.py): who its
+customers are to an agent, whether their id is a contact, how its text is normalised before NLU,
+and its limits. Owned by the core, so the core reads them without importing a channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Callable
+
+
+class CustomerIdKind(Enum):
+    """What a channel's customer id is, which decides how it is shown and masked."""
+
+    PHONE = "phone"  # the customer's phone number: a contact, masked like every contact
+    PLATFORM_USER = "platform user"  # a Slack or Telegram user id: not a contact
+    SESSION = "session"  # a web chat session: says nothing about the person
+
+
+class TextEncoding(Enum):
+    UNICODE = "unicode"
+    # Billed per GSM-7 or UCS-2 segment: sent in GSM-7 where the meaning survives.
+    GSM7_WHERE_POSSIBLE = "gsm-7 where possible"
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class ChannelFacts:
+    name: str  # also the prefix of its conversation ids and the handoff package's channel
+    label: str  # the channel, for agents ("SMS")
+    customer_noun: str  # one of its customers, for agents ("SMS customer")
+    customer_id: CustomerIdKind
+    max_text_chars: int | None = None  # per message; longer replies are split
+    max_buttons: int | None = None  # None: as many as a turn offers
+    encoding: TextEncoding = TextEncoding.UNICODE
+    # Platform markup removed before NLU (mentions, link syntax); the core's own cleaning and
+    # its intent-injection filter run after it.
+    normalise: Callable[[str], str] = field(default=_unchanged, compare=False)
+
+    @property
+    def ids_are_contacts(self) -> bool:
+        return self.customer_id is CustomerIdKind.PHONE
+
+    def contact_of(self, customer_id: str) -> str | None:
+        """The customer's contact when their id is one (a phone number), else None."""
+        return customer_id if self.ids_are_contacts else None
+
+
+# A channel the gateway does not know (a case from a channel since removed).
+UNKNOWN = ChannelFacts(name="unknown", label="Other", customer_noun="Customer",
+                       customer_id=CustomerIdKind.SESSION)
