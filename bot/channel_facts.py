@@ -34,6 +34,8 @@ class ChannelFacts:
     label: str  # the channel, for agents ("SMS")
     customer_noun: str  # one of its customers, for agents ("SMS customer")
     customer_id: CustomerIdKind
+    # The console's icon: SVG path data on a 24x24 grid, drawn as a 1.8 px stroke.
+    icon: str = ""
     max_text_chars: int | None = None  # per message; longer replies are split
     max_buttons: int | None = None  # None: as many as a turn offers
     encoding: TextEncoding = TextEncoding.UNICODE
@@ -50,6 +52,13 @@ class ChannelFacts:
         return customer_id if self.ids_are_contacts else None
 
 
+    def for_agents(self) -> dict[str, str]:
+        """What the console shows of the channel."""
+        return {"label": self.label, "icon": self.icon}
+
+
 # A channel the gateway does not know (a case from a channel since removed).
-UNKNOWN = ChannelFacts(name="unknown", label="Other", customer_noun="Customer",
-                       customer_id=CustomerIdKind.SESSION)
+UNKNOWN = ChannelFacts(
+    name="unknown", label="Other", customer_noun="Customer", customer_id=CustomerIdKind.SESSION,
+    icon="M3 12a9 9 0 1 0 18 0a9 9 0 1 0-18 0zM9.5 9.5a2.5 2.5 0 1 1 3.5 2.3c-.6.3-1 .9-1 "
+         "1.6v.6M12 17h.01")

@@ -70,7 +70,8 @@ def normalise(text: str) -> str:
 
 
 FACTS = ChannelFacts(name="slack", label="Slack", customer_noun="Slack user",
-                     customer_id=CustomerIdKind.PLATFORM_USER, max_text_chars=SECTION_LIMIT,
+                     customer_id=CustomerIdKind.PLATFORM_USER,
+                     icon="M9 3v18M15 3v18M3 9h18M3 15h18", max_text_chars=SECTION_LIMIT,
                      max_buttons=MAX_BUTTONS, normalise=normalise)
 BUTTON_ACTION = re.compile(r"^choice-\d+$")
 API_TIMEOUT_S = 10

@@ -79,7 +79,10 @@ REQUIRED_ENV = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL")
 DEFAULT_API_URL = "https://api.twilio.com"
 BODY_LIMIT = 1600  # Twilio refuses longer bodies (error 21617)
 FACTS = ChannelFacts(name="sms", label="SMS", customer_noun="SMS customer",
-                     customer_id=CustomerIdKind.PHONE, max_text_chars=BODY_LIMIT,
+                     customer_id=CustomerIdKind.PHONE,
+                     icon="M8.5 2.5h7A2.5 2.5 0 0 1 18 5v14a2.5 2.5 0 0 1-2.5 2.5h-7A2.5 2.5 0 0 1 6 19V5"
+                          "a2.5 2.5 0 0 1 2.5-2.5zM10.5 18.5h3",
+                     max_text_chars=BODY_LIMIT,
                      max_buttons=None, encoding=TextEncoding.GSM7_WHERE_POSSIBLE)
 SEND_TIMEOUT_S = 15.0
 MAX_MEDIA = 10  # Twilio sends at most 10 media items per MMS

@@ -93,7 +93,9 @@ def normalise(text: str) -> str:
 
 
 FACTS = ChannelFacts(name=CHANNEL, label="Telegram", customer_noun="Telegram user",
-                     customer_id=CustomerIdKind.PLATFORM_USER, max_text_chars=TEXT_LIMIT,
+                     customer_id=CustomerIdKind.PLATFORM_USER,
+                     icon="M21 4 3 11l6 2.2M21 4l-3 16-6.5-5M21 4 9 13.2v5.3l2.5-3.5",
+                     max_text_chars=TEXT_LIMIT,
                      normalise=normalise)
 CALLBACK_DATA_LIMIT = 64  # bytes of callback_data per inline button
 ALLOWED_UPDATES = ("message", "callback_query")

@@ -51,7 +51,9 @@ CLOSE_ERASED = 4000  # the conversation was erased: the widget starts a new one
 
 
 FACTS = ChannelFacts(name="web", label="Web chat", customer_noun="Web chat visitor",
-                     customer_id=CustomerIdKind.SESSION)
+                     customer_id=CustomerIdKind.SESSION,
+                     icon="M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10"
+                          "l-4.2 3.6c-.5.4-1.3 0-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z")
 
 
 class WebChatChannel:

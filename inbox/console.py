@@ -454,7 +454,7 @@ class AgentConsole:
         await self.clear_failures(email)
         token = await self.create_session(agent)
         await self.audit(agent.email, "login")
-        response = web.json_response({"agent": agent.public()})
+        response = web.json_response({"agent": agent.public(), "channels": self.channels()})
         response.set_cookie(COOKIE, token, max_age=SESSION_TTL_S, path="/console", httponly=True,
                             samesite="Strict", secure=is_https(request))
         return response
@@ -468,9 +468,15 @@ class AgentConsole:
         response.del_cookie(COOKIE, path="/console")
         return response
 
+    def channels(self) -> dict[str, dict[str, str]]:
+        """How the page shows each channel (its facts), so it names no channel itself."""
+        return {name: facts.for_agents() for name, facts in {**self._facts,
+                                                              UNKNOWN.name: UNKNOWN}.items()}
+
     async def me(self, request: web.Request) -> web.Response:
         agent, _ = await self.session(request)
-        return web.json_response({"agent": agent.public(), "online": self.online()})
+        return web.json_response({"agent": agent.public(), "online": self.online(),
+                                  "channels": self.channels()})
 
     async def cases(self, request: web.Request) -> web.Response:
         agent, _ = await self.session(request)

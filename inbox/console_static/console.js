@@ -10,13 +10,8 @@
 
   var API = '/console/api';
   var SVG_NS = 'http://www.w3.org/2000/svg';
-  var CHANNELS = {
-    web: { label: 'Web chat', icon: 'i-web' },
-    slack: { label: 'Slack', icon: 'i-slack' },
-    telegram: { label: 'Telegram', icon: 'i-telegram' },
-    sms: { label: 'SMS', icon: 'i-sms' },
-    unknown: { label: 'Other', icon: 'i-unknown' }
-  };
+  // Each channel's label and icon come from its facts on the server (/api/me, /api/login).
+  var CHANNELS = { unknown: { label: 'Other', icon: '' } };
   var TRIGGERS = {
     customer_request: 'Asked for a person',
     offer_accepted: 'Accepted the offer of a person',
@@ -105,14 +100,20 @@
     });
     return node;
   }
-  function icon(name, size) {
+  function channelIcon(ch, size) {
     var svg = document.createElementNS(SVG_NS, 'svg');
     svg.setAttribute('width', String(size || 16));
     svg.setAttribute('height', String(size || 16));
+    svg.setAttribute('viewBox', '0 0 24 24');
     svg.setAttribute('aria-hidden', 'true');
-    var use = document.createElementNS(SVG_NS, 'use');
-    use.setAttribute('href', '#' + name);
-    svg.appendChild(use);
+    var path = document.createElementNS(SVG_NS, 'path');
+    path.setAttribute('d', ch.icon || '');
+    path.setAttribute('fill', 'none');
+    path.setAttribute('stroke', 'currentColor');
+    path.setAttribute('stroke-width', '1.8');
+    path.setAttribute('stroke-linecap', 'round');
+    path.setAttribute('stroke-linejoin', 'round');
+    svg.appendChild(path);
     return svg;
   }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
@@ -219,7 +220,7 @@
     loginSubmit.disabled = true;
     loginSubmit.textContent = 'Signing in…';
     api('POST', '/login', { email: email, password: password }).then(function (data) {
-      startApp(data.agent);
+      startApp(data.agent, data.channels);
     }, function (err) {
       loginError.hidden = false;
       loginError.textContent = err.message;
@@ -243,8 +244,9 @@
   });
 
   // --- app ----------------------------------------------------------------------------------
-  function startApp(agent) {
+  function startApp(agent, channels) {
     me = agent;
+    if (channels && channels.unknown) CHANNELS = channels;
     loginView.hidden = true;
     app.hidden = false;
     $('.avatar', meEl).textContent = initials(agent.name);
@@ -312,7 +314,7 @@
       'aria-current': c.case_id === selectedId ? 'true' : 'false', 'aria-label': label
     }, [
       el('span', { className: 'cc-top' }, [
-        el('span', { className: 'cc-channel', 'data-testid': 'channel' }, [icon(ch.icon, 15), ch.label]),
+        el('span', { className: 'cc-channel', 'data-testid': 'channel' }, [channelIcon(ch, 15), ch.label]),
         el('span', { className: 'cc-id', text: c.case_id }),
         unread[c.case_id] ? el('span', { className: 'cc-unread', title: 'New message', 'data-testid': 'unread' }) : null,
         el('span', { className: 'cc-time', 'data-ts': c.closed_at || c.claimed_at || c.opened_at, text: ago(c.closed_at || c.claimed_at || c.opened_at) })
@@ -416,7 +418,7 @@
     caseStatus.setAttribute('data-kind', badge.getAttribute('data-kind'));
     clear(caseMeta);
     caseMeta.appendChild(el('span', { className: 'mono', 'data-testid': 'case-id', text: c.case_id }));
-    caseMeta.appendChild(el('span', { className: 'sep' }, [icon(ch.icon, 14), ch.label]));
+    caseMeta.appendChild(el('span', { className: 'sep' }, [channelIcon(ch, 14), ch.label]));
     caseMeta.appendChild(el('span', { className: 'sep', text: 'Opened ' + ago(c.opened_at) }));
     if (c.status === 'active') caseMeta.appendChild(el('span', { className: 'sep', text: isMine(c) ? 'You are handling this' : 'Handled by ' + (c.agent_name || c.agent) }));
 
@@ -871,5 +873,5 @@
   }, 30000);
 
   // --- boot ---------------------------------------------------------------------------------
-  api('GET', '/me').then(function (data) { startApp(data.agent); }, function () { showLogin(''); });
+  api('GET', '/me').then(function (data) { startApp(data.agent, data.channels); }, function () { showLogin(''); });
 })();

@@ -12,6 +12,7 @@ from playwright.async_api import Browser, Page, expect
 
 from bot.app import DESK_KEY, ERASURE_KEY, STORES_KEY, create_app
 from bot.stores import memory_stores
+from channels.registry import all_facts
 from inbox.suggestions import faq_answers
 from tests.browser.conftest import ARTIFACTS
 from tests.chat_client import ChatClient
@@ -100,6 +101,10 @@ async def test_agent_signs_in_claims_and_replies_to_a_web_chat_customer(
     await expect(item.get_by_test_id("status-badge")).to_have_text("Waiting · #1")
     await expect(item.get_by_test_id("channel")).to_have_text("Web chat")
     teammate = page.locator(f'[data-testid="queue-item"][data-case-id="{teammate_case}"]')
+    # Each channel shown with the label and icon its module declares.
+    await expect(teammate.get_by_test_id("channel")).to_have_text("Telegram")
+    await expect(teammate.get_by_test_id("channel").locator("path")).to_have_attribute(
+        "d", all_facts()["telegram"].icon)
     await expect(teammate.get_by_test_id("status-badge")).to_have_text("Active · Bo")
 
     # A teammate's case cannot be claimed.
