@@ -43,6 +43,7 @@ from bot.http_bodies import read_bytes
 from bot.messages import Attachment, Button, InboundMessage, OutboundMessage
 from bot.safe_json import BadJson, loads
 from channels.base import DeliveryFailed
+from channels.slack_format import HUMAN_SUBTYPES, clip, escape, unescape
 from channels.outbound import (PermanentSendError, RetryableSendError, RetryPolicy,
                                send_with_retry,
                                shown_text, split_text)
@@ -76,8 +77,6 @@ FACTS = ChannelFacts(name="slack", label="Slack", customer_noun="Slack user",
 BUTTON_ACTION = re.compile(r"^choice-\d+$")
 API_TIMEOUT_S = 10
 
-# Message subtypes that are a person writing to us; edits, deletions, joins, bot posts... are not.
-CUSTOMER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
 # Slack reports these with HTTP 200 and ok=false, but documents them as temporary.
 TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                               "request_timeout"})
@@ -314,14 +313,14 @@ class SlackChannel:
             channel=self.name,
             conversation_id=address.conversation_id,
             customer_id=str(event["user"]),
-            text=_unescape(str(event.get("text") or "")),
+            text=unescape(str(event.get("text") or "")),
             platform_message_id=f"{address.team}:{address.channel}:{event['ts']}",
             attachments=_attachments(event),
             metadata={"event_id": body.get("event_id")},
         ))
 
     async def _is_customer_text(self, event: dict[str, Any]) -> bool:
-        if event.get("subtype") not in CUSTOMER_SUBTYPES or event.get("hidden"):
+        if event.get("subtype") not in HUMAN_SUBTYPES or event.get("hidden"):
             return False
         if event.get("bot_id") or not event.get("user") or not event.get("ts"):
             return False  # other bots' posts too: answering them risks bot-to-bot loops
@@ -367,7 +366,7 @@ class SlackChannel:
         """Replace the buttons with the choice made, so the message cannot be answered twice."""
         blocks = [b for b in message.get("blocks", []) if b.get("type") != "actions"]
         blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"You chose *{_escape(title)}*"}]})
+            {"type": "mrkdwn", "text": f"You chose *{escape(title)}*"}]})
         try:
             await send_with_retry(
                 lambda: self.call(self._client.chat_update(
@@ -411,7 +410,7 @@ class SlackChannel:
 def render(message: OutboundMessage, conversation_id: str) -> list[dict[str, Any]]:
     """chat.postMessage arguments for one reply: a section per 3,000 characters of text, each its
     own Slack message; buttons (and an image) go with the last one."""
-    text = _escape(shown_text(message))
+    text = escape(shown_text(message))
     posts: list[dict[str, Any]] = [
         {"text": chunk, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}}]}
         for chunk in (split_text(text, SECTION_LIMIT) if text.strip() else [])
@@ -424,7 +423,7 @@ def render(message: OutboundMessage, conversation_id: str) -> list[dict[str, Any
     if extra:
         if not posts:
             fallback = " / ".join(_label(b) for b in message.buttons) or "image"
-            posts.append({"text": _escape(fallback), "blocks": []})
+            posts.append({"text": escape(fallback), "blocks": []})
         posts[-1]["blocks"].extend(extra)
     return posts
 
@@ -442,7 +441,7 @@ def _actions_block(buttons: Sequence[Button], conversation_id: str) -> dict[str,
             "type": "button",
             "action_id": f"choice-{i}",
             "text": {"type": "plain_text", "emoji": True,
-                     "text": _clip(_label(button), BUTTON_TEXT_LIMIT)},
+                     "text": clip(_label(button), BUTTON_TEXT_LIMIT)},
             "value": button.payload[:BUTTON_VALUE_LIMIT],
         })
     # The block id carries the conversation, so a press is placed without any stored state.
@@ -613,20 +612,6 @@ def _seconds(raw: Any) -> float | None:
         return max(0.0, float(raw)) if raw is not None else None
     except ValueError:
         return None
-
-
-def _escape(text: str) -> str:
-    # Slack reads <...> as mentions and links: a reply echoing "<!channel>" must not ping anyone.
-    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _unescape(text: str) -> str:
-    # Slack escapes these three in message text; mentions and links keep real angle brackets.
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _describe(exc: BaseException) -> str:

@@ -33,6 +33,7 @@ from aiohttp import WSMsgType, web
 from bot.channel_facts import ChannelFacts, CustomerIdKind
 from bot.drain import STORE_ERRORS
 from bot.engine import ConversationEngine, IntakeClosed
+from bot.http_origin import origin_allowed
 from bot.messages import InboundMessage, OutboundMessage
 from bot.safe_json import BadJson, loads
 
@@ -109,19 +110,8 @@ class WebChatChannel:
             await ws.close(code=CLOSE_ERASED, message=b"conversation erased")
 
     # --- websocket -----------------------------------------------------------------------
-    def _origin_allowed(self, request: web.Request) -> bool:
-        origin = request.headers.get("Origin")
-        if origin is None:
-            return True  # not a browser (tests, curl); browsers always send Origin on websockets
-        if origin.rstrip("/") in self._allowed_origins:
-            return True
-        # Behind a TLS-terminating proxy the browser's origin is https while we see http.
-        scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-        host = request.headers.get("X-Forwarded-Host", request.host)
-        return origin.rstrip("/") == f"{scheme}://{host}"
-
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        if not self._origin_allowed(request):
+        if not origin_allowed(request, also=self._allowed_origins, required=False):
             raise web.HTTPForbidden(text="origin not allowed")
         ws = web.WebSocketResponse(heartbeat=25, max_msg_size=READ_LIMIT_BYTES)
         await ws.prepare(request)

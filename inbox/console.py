@@ -60,6 +60,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from bot.cases import CaseConflict, CaseDesk, CaseNotFound
 from bot.channel_facts import UNKNOWN, ChannelFacts
 from bot.http_bodies import read_json
+from bot.http_origin import is_https, origin_allowed
 from bot.safe_json import BadJson, loads
 from bot.state import CLOSED, Case, CaseEvent, CaseEventKind, CaseStatus
 from bot.stores import Stores
@@ -348,8 +349,7 @@ class AgentConsole:
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         agent, key = await self.session(request)
-        origin = request.headers.get("Origin")
-        if origin is not None and origin.rstrip("/") != own_origin(request):
+        if not origin_allowed(request, required=False):
             raise ApiError(403, "bad_origin", "Cross-site requests are not allowed.")
         ws = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_WS_FRAME)
         await ws.prepare(request)
@@ -618,21 +618,9 @@ def _locked(seconds: float) -> ApiError:
     return error
 
 
-def is_https(request: web.Request) -> bool:
-    return request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip() == "https"
-
-
-def own_origin(request: web.Request) -> str:
-    """The origin the browser sees (a TLS-terminating proxy may sit in front of us)."""
-    scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
-    return f"{scheme}://{host}"
-
-
 def check_origin(request: web.Request) -> None:
     """CSRF: a state-changing request must say it comes from the console's own origin."""
-    origin = request.headers.get("Origin")
-    if origin is None or origin.rstrip("/") != own_origin(request):
+    if not origin_allowed(request):
         raise ApiError(403, "bad_origin", "Cross-site requests are not allowed.")
 
 

@@ -38,6 +38,7 @@ from bot.state import OPEN, WAITING, Case, CaseEvent, CaseEventKind, CaseStatus
 from bot.stores import Stores
 from channels.base import Channel, DeliveryFailed
 from channels.outbound import PermanentSendError, send_with_retry, split_text
+from channels.slack_format import HUMAN_SUBTYPES, clip, escape, unescape
 from inbox.customer_label import customer_label
 
 if TYPE_CHECKING:  # channels.slack loads slack-bolt: imported only when Slack is on
@@ -64,8 +65,6 @@ FIELD_LIMIT = 2000
 HEADER_LIMIT = 150
 INDEX = "slack-inbox"  # kv namespace: <channel>:<parent ts> -> the case the thread belongs to
 THREADS = "slack-inbox-posts"  # kv namespace: case id -> ts of what the inbox posted in its thread
-# Message subtypes that are a person writing; edits, deletions, joins, bot posts... are not.
-AGENT_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
 
 STATUS_LINES = {
     CaseStatus.QUEUED: ":hourglass_flowing_sand: *Waiting for an agent.* Claim it, or just reply in the "
@@ -200,13 +199,13 @@ class SlackInbox:
             return
         ts, fresh = found
         if kind is CaseEventKind.CUSTOMER_MESSAGE and event.text:
-            await self._thread(case_id, ts, f"*Customer:* {_escape(event.text)}")
+            await self._thread(case_id, ts, f"*Customer:* {escape(event.text)}")
         elif kind is CaseEventKind.AGENT_MESSAGE and event.text:
-            await self._thread(case_id, ts, f"*{_escape(_who(event.actor))}* (agent, from the console): "
-                                   f"{_escape(event.text)}")
+            await self._thread(case_id, ts, f"*{escape(_who(event.actor))}* (agent, from the console): "
+                                   f"{escape(event.text)}")
         elif kind is CaseEventKind.FOLLOW_UP_CONTACT and event.text:
             await self._thread(case_id, ts, f"The customer left a contact for the follow-up: "
-                                   f"{_escape(event.text)}")
+                                   f"{escape(event.text)}")
         if kind not in (CaseEventKind.CUSTOMER_MESSAGE, CaseEventKind.AGENT_MESSAGE) and not fresh:
             case = await self._desk.get(case_id)  # claimed, returned, resolved, cancelled, rated
             if case is not None:
@@ -299,7 +298,7 @@ class SlackInbox:
     # --- Slack -> cases ------------------------------------------------------------------------
     async def _on_message(self, event: dict[str, Any]) -> None:
         user, ts, thread_ts = event.get("user"), event.get("ts"), event.get("thread_ts")
-        if (event.get("subtype") not in AGENT_SUBTYPES or event.get("hidden")
+        if (event.get("subtype") not in HUMAN_SUBTYPES or event.get("hidden")
                 or event.get("bot_id") or not user or not ts):
             return
         if not thread_ts or thread_ts == ts:
@@ -499,43 +498,44 @@ def render_case(case: Case, *, facts: ChannelFacts = UNKNOWN) -> tuple[str, list
     customer = package.get("customer") or {}
     trigger = case.trigger or package.get("trigger") or {}
     sentiment = package.get("sentiment") or {}
-    case_id, channel = case.case_id, case.channel or package.get("channel") or "?"
+    case_id = case.case_id
+    channel = facts.label if facts is not UNKNOWN else case.channel or package.get("channel") or "?"
     kind = trigger.get("kind") or "?"
 
-    header = _clip(f"Case {case_id} · {channel} · {kind.replace('_', ' ')}", HEADER_LIMIT)
+    header = clip(f"Case {case_id} · {channel} · {kind.replace('_', ' ')}", HEADER_LIMIT)
     blocks: list[dict[str, Any]] = [{"type": "header",
                                      "text": {"type": "plain_text", "text": header}}]
     if trigger.get("detail"):
-        blocks.append(_section(f"*Why:* {_escape(trigger['detail'])}"))
+        blocks.append(_section(f"*Why:* {escape(trigger['detail'])}"))
     blocks.append(_section("\n".join([
-        f"*Wants:* {_escape(summary.get('wants') or '?')}",
-        f"*Bot did:* {_escape(summary.get('bot_did') or '?')}",
-        f"*Stopped at:* {_escape(summary.get('stopped_at') or '?')}"])))
+        f"*Wants:* {escape(summary.get('wants') or '?')}",
+        f"*Bot did:* {escape(summary.get('bot_did') or '?')}",
+        f"*Stopped at:* {escape(summary.get('stopped_at') or '?')}"])))
 
     slots = package.get("slots") or {}
     intents = package.get("intents") or []
     steps = package.get("steps_tried") or []
     fields = [
-        f"*Customer*\n{_escape(customer_label(customer, facts, contact=False))}",
-        f"*Contact*\n{_escape(customer.get('contact_hint') or 'none given')}",
-        "*Collected*\n" + ("\n".join(f"{_escape(k)}: {_escape(str(v))}" for k, v in slots.items())
+        f"*Customer*\n{escape(customer_label(customer, facts, contact=False))}",
+        f"*Contact*\n{escape(customer.get('contact_hint') or 'none given')}",
+        "*Collected*\n" + ("\n".join(f"{escape(k)}: {escape(str(v))}" for k, v in slots.items())
                            or "nothing"),
         "*Intents*\n" + ("\n".join(
-            f"{_escape(i['name'])} {float(i['confidence']):.2f}"
+            f"{escape(i['name'])} {float(i['confidence']):.2f}"
             + (f" ×{i['count']}" if i.get("count", 1) > 1 else "") for i in intents) or "none"),
         "*Sentiment*\n" + (
             f"{float(sentiment['latest']):+.2f} now, {float(sentiment['average']):+.2f} on "
             f"average, {sentiment['trend']}" if "latest" in sentiment else "unknown"),
-        "*Steps tried*\n" + ("\n".join(f"• {_escape(s)}" for s in steps) or "none"),
+        "*Steps tried*\n" + ("\n".join(f"• {escape(s)}" for s in steps) or "none"),
     ]
     blocks.append({"type": "section", "fields": [
-        {"type": "mrkdwn", "text": _clip(f, FIELD_LIMIT)} for f in fields]})
+        {"type": "mrkdwn", "text": clip(f, FIELD_LIMIT)} for f in fields]})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _status(case)}]})
     buttons = _buttons(case)
     if buttons:
         blocks.append({"type": "actions", "block_id": f"inbox:{case_id}", "elements": buttons})
-    text = _clip(f"Case {case_id} from {channel}: {summary.get('wants') or kind}", SECTION_LIMIT)
-    return _escape(text), blocks
+    text = clip(f"Case {case_id} from {channel}: {summary.get('wants') or kind}", SECTION_LIMIT)
+    return escape(text), blocks
 
 
 def _status(case: Case) -> str:
@@ -584,7 +584,7 @@ def _mention(agent: str | None) -> str:
         return "an agent"
     if agent.startswith(AGENT_PREFIX):
         return f"<@{agent[len(AGENT_PREFIX):]}>"
-    return f"{_escape(_who(agent))} (console)"
+    return f"{escape(_who(agent))} (console)"
 
 
 def _who(agent: str | None) -> str:
@@ -592,7 +592,7 @@ def _who(agent: str | None) -> str:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, SECTION_LIMIT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}}
 
 
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]+))?>")
@@ -607,16 +607,7 @@ def _plain(text: str) -> str:
         return f"{label} ({target})" if label and label != target else target
 
     text = _LINK.sub(link, text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
-
-
-def _escape(text: str) -> str:
-    # Slack reads <...> as mentions and links: a customer writing "<!channel>" must not ping.
-    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return unescape(text).strip()
 
 
 __all__ = ["SlackInbox", "InboxConfig", "SLACK_INBOX_KEY", "attach", "render_case"]

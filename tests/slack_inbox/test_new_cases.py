@@ -35,7 +35,7 @@ async def test_a_new_case_posts_one_parent_message_with_its_context(
     blocks = parent.body["blocks"]
     header = blocks[0]
     assert header["type"] == "header"
-    assert header["text"]["text"] == f"Case {case.case_id} · web · customer request"
+    assert header["text"]["text"] == f"Case {case.case_id} · Web chat · customer request"
     body = texts(blocks)
     for expected in [
         "*Why:* asked for a person",
@@ -53,7 +53,7 @@ async def test_a_new_case_posts_one_parent_message_with_its_context(
         assert expected in body, expected
     assert "jane.doe@example.com" not in str(parent.body)
     assert "worsening" in body or "steady" in body
-    assert parent.body["text"].startswith(f"Case {case.case_id} from web")
+    assert parent.body["text"].startswith(f"Case {case.case_id} from Web chat")
 
 
 async def test_the_parent_has_claim_return_and_resolve_buttons(gateway: InboxGateway,
