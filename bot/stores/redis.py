@@ -21,7 +21,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from bot.cancellation import cancel_and_wait, cancel_requested
 from bot.messages import InboundMessage
-from bot.state import (CASE_STATE_FIELDS, Case, CaseStatus, ConversationState,
+from bot.state import (CASE_STATE_FIELDS, CLOSED, Case, CaseStatus, ConversationState,
                        check_conversation_fields)
 from bot.stores.base import Handler, JournalEntry, Retention, Stores, WorkTicket
 
@@ -176,13 +176,29 @@ def _conversation(raw: Mapping[Any, Any]) -> ConversationState:
     return ConversationState.from_dict(values)
 
 
+def _lua_sets(**sets: Collection[CaseStatus]) -> str:
+    """Lua tables of statuses as stored (JSON strings): `local NAME = {['"queued"'] = true}`."""
+    lines = []
+    for name, statuses in sets.items():
+        members = ", ".join(f"[{_lua_string(_dumps(str(s)))}] = true" for s in sorted(statuses))
+        lines.append(f"local {name} = {{{members}}}")
+    return "\n".join(lines)
+
+
+def _lua_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 class RedisHandoffCaseStore:
     """case:<id> the JSON body; state:<id> a hash of JSON values (status, agent, ...);
     open:<conversation> the open case id; by-conversation:<conversation> every case id of it;
     queue and followups lists of waiting ids; cases a capped list of ids, newest first. Status
     changes run in one Lua script (compare-and-set); everything expires after retention."""
 
-    _TRANSITION = """
+    # Statuses are stored as JSON strings; the script's sets are built from the enum, so a new
+    # status or a change to CLOSED needs no second spelling here.
+    _TRANSITION = _lua_sets(CLOSED=CLOSED, QUEUE={CaseStatus.QUEUED},
+                            FOLLOWUPS={CaseStatus.FOLLOW_UP}) + """
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return 0 end
 local n = tonumber(ARGV[1])
@@ -196,9 +212,9 @@ for i = n + 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], 'status', new_status)
 redis.call('LREM', KEYS[2], 0, case_id)
 redis.call('LREM', KEYS[3], 0, case_id)
-if new_status == '"queued"' then redis.call('RPUSH', KEYS[2], case_id) end
-if new_status == '"follow_up"' then redis.call('RPUSH', KEYS[3], case_id) end
-if new_status == '"resolved"' or new_status == '"returned"' or new_status == '"cancelled"' then
+if QUEUE[new_status] then redis.call('RPUSH', KEYS[2], case_id) end
+if FOLLOWUPS[new_status] then redis.call('RPUSH', KEYS[3], case_id) end
+if CLOSED[new_status] then
   if redis.call('GET', KEYS[4]) == case_id then redis.call('DEL', KEYS[4]) end
 end
 redis.call('EXPIRE', KEYS[1], ttl)
