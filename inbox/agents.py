@@ -22,7 +22,7 @@ import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import yaml
 
@@ -85,7 +85,8 @@ def parse_hash(encoded: str) -> tuple[int, int, int, bytes, bytes]:
     return n, r, p, salt, key
 
 
-def verify_password(password: str, encoded: str) -> bool:
+def verify_password(password: str, encoded: str, *,
+                    compare: Callable[[bytes, bytes], bool] = hmac.compare_digest) -> bool:
     """Constant-time comparison of the derived key; False for anything malformed."""
     if not password or len(password) > MAX_PASSWORD_CHARS:
         return False
@@ -93,7 +94,7 @@ def verify_password(password: str, encoded: str) -> bool:
         n, r, p, salt, key = parse_hash(encoded)
     except AccountsError:
         return False
-    return hmac.compare_digest(_scrypt(password, salt, n, r, p, len(key)), key)
+    return compare(_scrypt(password, salt, n, r, p, len(key)), key)  # constant time
 
 
 # Checked against when the e-mail is unknown, so a wrong e-mail costs as much time as a wrong
