@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
+
 from actions.http_client import JsonHttpClient
 
 
@@ -17,9 +19,10 @@ class HandoffReceipt:
 
 
 class HandoffClient:
-    def __init__(self, *, url: str, secret: str | None, timeout_s: float = 5.0) -> None:
+    def __init__(self, *, url: str, secret: str | None, timeout_s: float = 5.0,
+                 session: aiohttp.ClientSession | None = None) -> None:
         self._http = JsonHttpClient(base_url=url, token=secret, timeout_s=timeout_s,
-                                    retries=1, name="gateway-handoff")
+                                    retries=1, name="gateway-handoff", session=session)
 
     async def open_case(self, package: dict[str, Any]) -> HandoffReceipt:
         # Safe to retry: the gateway keeps one open case per conversation.

@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, AsyncIterator
 
 import aiohttp
 
@@ -45,6 +46,7 @@ class JsonHttpClient:
         retries: int = 2,
         backoff_s: float = 0.25,
         name: str = "backend",
+        session: aiohttp.ClientSession | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -52,6 +54,7 @@ class JsonHttpClient:
         self._retries = retries
         self._backoff_s = backoff_s
         self._name = name
+        self._session = session  # shared and kept open by its owner; else one per call
 
     async def request(self, method: str, path: str, *, json: Any = None,
                       params: dict[str, str] | None = None,
@@ -67,23 +70,22 @@ class JsonHttpClient:
                 delay = self._backoff_s * (2 ** (attempt - 1)) * (1 + random.random() / 2)
                 await asyncio.sleep(delay)
             try:
-                async with aiohttp.ClientSession(timeout=self._timeout) as session:
-                    async with session.request(
-                        method, url, json=json, params=params, headers=self._headers
-                    ) as resp:
-                        body = await _read_json(resp)
-                        if resp.status >= 500:
-                            last_reason = f"HTTP {resp.status}"
-                            if not idempotent:
-                                break
-                            continue
-                        if resp.status >= 400:
-                            raise BackendRejected(
-                                status=resp.status,
-                                code=str(body.get("error", "error")) if isinstance(body, dict) else "error",
-                                message=str(body.get("message", "")) if isinstance(body, dict) else "",
-                            )
-                        return resp.status, body
+                async with self._session_for_call() as session, session.request(
+                        method, url, json=json, params=params, headers=self._headers,
+                        timeout=self._timeout) as resp:
+                    body = await _read_json(resp)
+                    if resp.status >= 500:
+                        last_reason = f"HTTP {resp.status}"
+                        if not idempotent:
+                            break
+                        continue
+                    if resp.status >= 400:
+                        raise BackendRejected(
+                            status=resp.status,
+                            code=str(body.get("error", "error")) if isinstance(body, dict) else "error",
+                            message=str(body.get("message", "")) if isinstance(body, dict) else "",
+                        )
+                    return resp.status, body
             except aiohttp.ClientConnectorError as exc:
                 last_reason = type(exc).__name__
             except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
@@ -93,6 +95,36 @@ class JsonHttpClient:
         log.warning("%s %s %s failed after %d attempts: %s", self._name, method, path,
                     self._retries + 1, last_reason)
         raise BackendUnavailable(f"{self._name} unavailable: {last_reason}")
+
+    @asynccontextmanager
+    async def _session_for_call(self) -> AsyncIterator[aiohttp.ClientSession]:
+        if self._session is not None and not self._session.closed:
+            yield self._session
+            return
+        async with aiohttp.ClientSession(timeout=self._timeout) as session:
+            yield session
+
+
+class SharedSession:
+    """One HTTP session for a process's backend calls while its server runs: connections are
+    kept alive and reused instead of a new connection (and TLS handshake) per call. Opened and
+    closed with the server (actions/server.py); until then clients open one per call."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        return self._session
+
+    async def open(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 async def _read_json(resp: aiohttp.ClientResponse) -> Any:

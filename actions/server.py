@@ -26,6 +26,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.clients import SHARED_HTTP
 from bot.log_redaction import install as install_log_redaction
 from bot.safe_json import BadJson, loads
 
@@ -67,6 +68,15 @@ def create_app(*, token: str, package: str = "actions") -> Sanic:
         return response.json({"error": "the action failed"}, status=500)
 
     app.error_handler.add(Exception, failed)
+
+    async def open_http(app: Sanic, loop: Any) -> None:
+        await SHARED_HTTP.open()
+
+    async def close_http(app: Sanic, loop: Any) -> None:
+        await SHARED_HTTP.close()
+
+    app.register_listener(open_http, "before_server_start")
+    app.register_listener(close_http, "after_server_stop")
     return app
 
 

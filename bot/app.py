@@ -97,6 +97,8 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await stores.start()
         await rasa.open()
+        if customers is not None:
+            await customers.open()
         for channel in channels:
             await channel.start()
         await engine.start()
@@ -106,6 +108,8 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
         for channel in channels:
             await channel.close()
         await rasa.close()
+        if customers is not None:
+            await customers.close()
         if tracker is not None and hasattr(tracker, "close"):
             await tracker.close()
         if owns_stores:

@@ -35,6 +35,8 @@ class FakeBackend:
     deletion_request_status: int = 202
     codes_sent: dict[str, str] = field(default_factory=dict)  # login -> live code
     deleted: list[str] = field(default_factory=list)
+    # The client's address of each request's connection: a reused connection repeats.
+    peers: list[Any] = field(default_factory=list)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -50,6 +52,8 @@ class FakeBackend:
     async def _gate(self, request: web.Request) -> tuple[Any, web.Response | None]:
         body = await request.json()
         self.calls.append((request.path, body))
+        self.peers.append(request.transport.get_extra_info("peername") if request.transport
+                          else None)
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.fail_statuses:
