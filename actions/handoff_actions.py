@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clients, replies
 from actions.conversation_actions import NOT_UNDERSTOOD_TWICE
-from actions.handoff_package import build_package
+from bot.handoff_package import build_package
 from actions.order_actions import failed_verification_twice
 from actions.http_client import BackendError
 from actions.tracker_info import channel_and_customer, with_step

@@ -34,7 +34,7 @@ from bot.directives import Directive
 from bot.drain import STORE_ERRORS, Drainer
 from bot.erasure import Erasure
 from bot.escalation import EscalationPolicy, Trigger
-from bot.handoff import package_from_transcript
+from bot.handoff_package import package_from_transcript
 from bot.identifiers import parse_contact
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient, RasaTurn, RasaUnavailable

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -19,10 +18,8 @@ from aiohttp import web
 from jsonschema import Draft7Validator
 
 from bot.cases import CaseDesk
-from bot.handoff_schema import package_channel, package_schema
+from bot.handoff_schema import package_schema
 from bot.http_bodies import error, read_json
-from bot.redaction import redact
-from bot.sentiment import summarise
 
 log = logging.getLogger(__name__)
 
@@ -37,36 +34,6 @@ def package_validator() -> Draft7Validator:
 def package_errors(package: Any) -> list[str]:
     errors = sorted(package_validator().iter_errors(package), key=lambda e: list(e.path))
     return [f"{'/'.join(str(p) for p in e.path) or '(root)'}: {e.message}" for e in errors][:20]
-
-
-def package_from_transcript(*, conversation_id: str, channel: str, customer_id: str,
-                            transcript: list[dict[str, Any]], trigger_kind: str,
-                            trigger_detail: str) -> dict[str, Any]:
-    """A package the gateway builds itself when the bot cannot (the Rasa server is down)."""
-
-    lines = [
-        {"role": e.get("role", "customer"), "text": redact(str(e.get("text", "")))[:5000],
-         "ts": float(e.get("ts") or 0)}
-        for e in transcript if e.get("text")
-    ][-500:]
-    customer_texts = [line["text"] for line in lines if line["role"] == "customer"]
-    last = customer_texts[-1] if customer_texts else ""
-    return {
-        "schema_version": "1.0",
-        "conversation_id": conversation_id,
-        "channel": package_channel(channel),
-        "customer": {"id": customer_id, "display_name": None, "contact_hint": None},
-        "trigger": {"kind": trigger_kind, "detail": trigger_detail},
-        "summary": {"wants": "not known: the assistant was unavailable",
-                    "bot_did": "nothing: the assistant was unavailable",
-                    "stopped_at": f"{trigger_detail}; last customer message: \"{last[:200]}\""},
-        "slots": {},
-        "intents": [],
-        "sentiment": summarise(customer_texts).to_dict(),
-        "transcript": lines,
-        "steps_tried": [],
-        "created_at": datetime.now(timezone.utc).isoformat(),
-    }
 
 
 DESK_KEY = web.AppKey("handoff_desk", CaseDesk)

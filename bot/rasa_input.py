@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 INTENT_PREFIX = "/"  # rasa.shared.constants.INTENT_MESSAGE_PREFIX
 # In a user event's metadata, when Rasa's text is a payload: what the customer typed or tapped,
-# so agents are shown that rather than the payload (actions/handoff_package.py).
+# so agents are shown that rather than the payload (bot/handoff_package.py).
 CUSTOMER_TEXT_KEY = "customer_text"
 
 

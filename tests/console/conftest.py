@@ -14,7 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from actions.handoff_package import build_package
+from bot.handoff_package import build_package
 from bot.app import DESK_KEY, ENGINE_KEY
 from bot.cases import CaseDesk
 from bot.engine import ConversationEngine

@@ -27,7 +27,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from actions.handoff_client import HandoffClient
-from actions.handoff_package import build_package
+from bot.handoff_package import build_package
 from actions.http_client import BackendError
 
 TOKEN = "fake-rasa-token"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actions.handoff_package import build_package
+from bot.handoff_package import build_package
 from bot.handoff import MAX_PACKAGE_BYTES
 from tests.fuzz.conftest import HANDOFF_SECRET, Fuzzed, failed_on_our_side, tracebacks
 from tests.fuzz.strategies import FEW, FUZZ, bodies, content_types, header_values, nested, payloads

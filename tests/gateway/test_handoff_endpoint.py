@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from actions.handoff_package import build_package
+from bot.handoff_package import build_package
 from tests.gateway.conftest import HANDOFF_SECRET, Gateway
 
 AUTH = {"Authorization": f"Bearer {HANDOFF_SECRET}"}

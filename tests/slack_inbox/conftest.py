@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from actions.handoff_package import build_package
+from bot.handoff_package import build_package
 from bot.app import DESK_KEY, ENGINE_KEY
 from bot.cases import CaseDesk
 from bot.engine import ConversationEngine

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from actions.handoff_package import build_package
+from bot.handoff_package import build_package
 from bot.channel_facts import UNKNOWN, CustomerIdKind
-from bot.handoff import package_from_transcript
+from bot.handoff_package import package_from_transcript
 from bot.handoff_schema import package_schema
 from bot.settings import Settings
 from channels.registry import all_facts, specs

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from actions.handoff_package import build_package
+from bot.handoff_package import UNAVAILABLE_WANTS, build_package, package_from_transcript
 from bot.handoff import package_errors
 
 
@@ -120,3 +120,16 @@ def test_a_payload_without_the_customers_words_is_shown_by_what_it_meant() -> No
     built = package(events=[*EVENTS, user("/human_handoff", "human_handoff", 1.0, ts=7)])
     assert built["transcript"][-1]["text"] == "[human handoff]"
     assert "/human_handoff" not in str(built)
+
+
+def test_the_package_the_gateway_builds_without_the_bot_is_valid_and_honest() -> None:
+    built = package_from_transcript(
+        conversation_id="sms:+15550100001", channel="sms", customer_id="+15550100001",
+        transcript=[{"role": "customer", "text": "my card 4111 1111 1111 1111 was charged", "ts": 1},
+                    {"role": "bot", "text": "Sorry, I'm having trouble", "ts": 2},
+                    {"role": "customer", "text": "agent", "ts": 3}],
+        trigger_kind="customer_request", trigger_detail="customer asked for a person")
+    assert package_errors(built) == []
+    assert built["summary"]["wants"] == UNAVAILABLE_WANTS
+    assert built["summary"]["stopped_at"].endswith('last customer message: "agent"')
+    assert "4111 1111 1111 1111" not in str(built)

@@ -1,6 +1,8 @@
-"""Builds the handoff context package (bot/schemas/handoff-package-v1.json) from a tracker's events.
-Pure: no rasa-sdk types, so it is tested with plain event dicts. Every free text is redacted here,
-before anything leaves the action server."""
+"""The one builder of the handoff context package (bot/schemas/handoff-package-v1.json): from a
+tracker's events in the handoff action (`build_package`), and from the gateway's own transcript
+when the bot cannot run (`package_from_transcript`: Rasa or the action server down). Pure: no
+rasa-sdk types, so it is tested with plain event dicts. Every free text is redacted here, before
+anything leaves the process that builds it."""
 
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ from bot.redaction import mask_email, redact
 from bot.sentiment import summarise
 
 SCHEMA_VERSION = "1.0"
+# The summary of a package the gateway built without the bot.
+UNAVAILABLE_WANTS = "not known: the assistant was unavailable"
+UNAVAILABLE_DID = "nothing: the assistant was unavailable"
 # Rasa's text for intents triggered through its API (not something the customer wrote).
 EXTERNAL = "EXTERNAL: "
 
@@ -136,11 +141,37 @@ def build_package(
                                or customer_lines[-1]["text"] != redact(last_customer_text)):
         transcript.append({"role": "customer", "text": redact(last_customer_text)[:5000],
                            "ts": (now or datetime.now(timezone.utc)).timestamp(), "intent": None})
-    tags = _intent_tags(session)
+    return _package(conversation_id=conversation_id, channel=channel, customer_id=customer_id,
+                    transcript=transcript, tags=_intent_tags(session), slots=slots,
+                    steps_tried=steps_tried, trigger_kind=trigger_kind,
+                    trigger_detail=trigger_detail, now=now)
+
+
+def package_from_transcript(*, conversation_id: str, channel: str, customer_id: str,
+                            transcript: list[dict[str, Any]], trigger_kind: str,
+                            trigger_detail: str, now: datetime | None = None) -> dict[str, Any]:
+    """The package the gateway builds itself when the bot cannot (the Rasa server is down):
+    from the gateway's transcript, with nothing known of intents, slots or steps."""
+    lines = [{"role": e.get("role", "customer"), "text": redact(str(e.get("text", "")))[:5000],
+              "ts": float(e.get("ts") or 0)} for e in transcript if e.get("text")]
+    return _package(conversation_id=conversation_id, channel=channel, customer_id=customer_id,
+                    transcript=lines, tags=[], slots={}, steps_tried=[],
+                    trigger_kind=trigger_kind, trigger_detail=trigger_detail, now=now,
+                    wants=UNAVAILABLE_WANTS, bot_did=UNAVAILABLE_DID)
+
+
+def _package(*, conversation_id: str, channel: str, customer_id: str,
+             transcript: list[dict[str, Any]], tags: list[dict[str, Any]],
+             slots: dict[str, Any], steps_tried: list[str], trigger_kind: str,
+             trigger_detail: str | None, now: datetime | None, wants: str | None = None,
+             bot_did: str | None = None) -> dict[str, Any]:
+    transcript = transcript[-500:]
     customer_texts = [line["text"] for line in transcript if line["role"] == "customer"]
     contact = slots.get("order_contact") or slots.get("reset_login")
     steps = [redact(step)[:300] for step in steps_tried][-100:]
     last_customer = customer_texts[-1] if customer_texts else ""
+    if bot_did is None:
+        bot_did = "; ".join(steps) if steps else "answered without backend steps"
     return {
         "schema_version": SCHEMA_VERSION,
         "conversation_id": conversation_id,
@@ -152,8 +183,8 @@ def build_package(
         },
         "trigger": {"kind": trigger_kind, "detail": (trigger_detail or None)},
         "summary": {
-            "wants": _wants(tags)[:500],
-            "bot_did": ("; ".join(steps) if steps else "answered without backend steps")[:1000],
+            "wants": (wants if wants is not None else _wants(tags))[:500],
+            "bot_did": bot_did[:1000],
             "stopped_at": (f"{trigger_detail or trigger_kind}; last customer message: "
                            f"\"{last_customer[:200]}\"")[:500],
         },
