@@ -9,10 +9,10 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
-from actions.tracker_info import with_step
+from actions.steps import Step, StepKind, with_step
 
 FAILED_INTENTS = {"nlu_fallback", "out_of_scope"}
-NOT_UNDERSTOOD_TWICE = "not understood twice in a row"
+NOT_UNDERSTOOD_TWICE = Step(StepKind.NOT_UNDERSTOOD, "twice in a row")
 
 
 def consecutive_failures(events: list[dict[str, Any]]) -> int:

@@ -25,7 +25,7 @@ from rasa_sdk.types import DomainDict
 from actions import clients, replies
 from actions.http_client import BackendError
 from actions.identity_client import DeletionCodeRejected, DeletionRateLimited, deletion_code_in
-from actions.tracker_info import with_step
+from actions.steps import Step, StepKind, with_step
 from bot.directives import Directive, payload
 from bot.identifiers import parse_email
 
@@ -54,7 +54,7 @@ def _stop_with_offer(tracker: Tracker, dispatcher: CollectingDispatcher, text: s
     """End the form (requested_slot None) and offer a person."""
     dispatcher.utter_message(text=text, buttons=replies.OFFER_BUTTONS)
     return {"requested_slot": None, "deletion_code": None, "handoff_offered": True,
-            "steps_tried": with_step(tracker, f"account deletion: {step}")}
+            "steps_tried": with_step(tracker, Step(StepKind.ACCOUNT_DELETION, step))}
 
 
 class ActionStartAccountDeletion(Action):
@@ -144,5 +144,5 @@ class ActionFinishAccountDeletion(Action):
             dispatcher.utter_message(text=replies.DELETION_DONE)
             dispatcher.utter_message(json_message=payload(Directive.ERASE_CONVERSATION))
             return _resets() + [SlotSet("steps_tried", with_step(
-                tracker, "account deletion: account deleted, conversation erased"))]
+                tracker, Step(StepKind.ACCOUNT_DELETION, "account deleted, conversation erased")))]
         return _resets()

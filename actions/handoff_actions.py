@@ -15,7 +15,8 @@ from actions.conversation_actions import NOT_UNDERSTOOD_TWICE
 from bot.handoff_package import build_package
 from actions.order_actions import failed_verification_twice
 from actions.http_client import BackendError
-from actions.tracker_info import channel_and_customer, with_step
+from actions.steps import Step, StepKind, steps_of, with_step
+from actions.tracker_info import channel_and_customer
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,14 @@ def trigger_of(tracker: Tracker) -> tuple[str, str]:
     if escalated is not None:
         return str(escalated["kind"]), str(escalated.get("detail") or escalated["kind"])
     intent = (tracker.latest_message.get("intent") or {}).get("name")
-    steps = list(tracker.get_slot("steps_tried") or [])
+    steps = steps_of(tracker)
     if failed_verification_twice(steps):
-        return "repeated_failure", f"order verification failed twice in a row ({steps[-1]})"
+        return ("repeated_failure",
+                f"order verification failed twice in a row ({steps[-1].describe()})")
     if intent == "affirm" and tracker.get_slot("handoff_offered"):
         if steps and steps[-1] == NOT_UNDERSTOOD_TWICE:
             return "repeated_failure", "customer accepted a person after two messages in a row were not understood"
-        after = f" after: {steps[-1]}" if steps else ""
+        after = f" after: {steps[-1].describe()}" if steps else ""
         return "offer_accepted", f"customer accepted the offer of a person{after}"
     active = (tracker.active_loop or {}).get("name")
     where = f" during {active}" if active else ""
@@ -62,7 +64,7 @@ class ActionHandoffToHuman(Action):
             customer_id=customer,
             events=list(tracker.events),
             slots=dict(tracker.slots),
-            steps_tried=list(tracker.get_slot("steps_tried") or []),
+            steps_tried=[step.describe() for step in steps_of(tracker)],
             trigger_kind=kind,
             trigger_detail=detail,
             # On a conversation's first message Rasa starts the session after the gateway recorded
@@ -76,10 +78,12 @@ class ActionHandoffToHuman(Action):
         except BackendError as exc:
             log.error("handoff to the inbox failed: %s", exc)
             dispatcher.utter_message(text=replies.HANDOFF_FAILED)
-            return events + [SlotSet("steps_tried", with_step(tracker, "handoff: inbox unreachable"))]
+            return events + [SlotSet("steps_tried", with_step(
+                tracker, Step(StepKind.HANDOFF, "inbox unreachable")))]
         dispatcher.utter_message(text=receipt.customer_message)
         # The action pauses the tracker itself: the gateway must not call back into Rasa for
         # this conversation while this turn holds its lock (it would wait for the turn to end).
         return events + [SlotSet("handoff_case_id", receipt.case_id),
-                         SlotSet("steps_tried", with_step(tracker, f"handoff: case {receipt.case_id}")),
+                         SlotSet("steps_tried", with_step(
+                             tracker, Step(StepKind.HANDOFF, "", f"case {receipt.case_id}"))),
                          ConversationPaused()]

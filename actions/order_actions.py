@@ -12,7 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import clients, replies
 from actions.http_client import BackendError, BackendUnavailable
 from actions.orders_client import OrderNotFound, TooManyAttempts, VerificationFailed
-from actions.tracker_info import with_step
+from actions.steps import (VERIFICATION_FAILED, Step, StepKind, failed_verification, steps_of,
+                           with_step)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class ActionOrderStatus(Action):
                                      buttons=replies.OFFER_BUTTONS)
             outcome, offer = "not found", True
         except VerificationFailed:
-            outcome, offer = "verification failed", True
+            outcome, offer = VERIFICATION_FAILED, True
             if not failed_verification_before(tracker):
                 dispatcher.utter_message(text=replies.VERIFICATION_FAILED,
                                          buttons=replies.OFFER_BUTTONS)
@@ -59,8 +60,8 @@ class ActionOrderStatus(Action):
         else:
             dispatcher.utter_message(text=replies.order_status(order))
             outcome = f"found, status {order.status}"
-        steps = with_step(tracker, f"looked up order #{order_id}: {outcome}")
-        if outcome == "verification failed" and failed_verification_before(tracker):
+        steps = with_step(tracker, Step(StepKind.ORDER_LOOKUP, outcome, f"#{order_id}"))
+        if outcome == VERIFICATION_FAILED and failed_verification_before(tracker):
             # A second failed check in a row: a person can verify other ways, so hand over.
             dispatcher.utter_message(text=replies.VERIFICATION_FAILED_TWICE)
             return clear + [SlotSet("steps_tried", steps), SlotSet("handoff_offered", False),
@@ -68,14 +69,11 @@ class ActionOrderStatus(Action):
         return clear + [SlotSet("steps_tried", steps), SlotSet("handoff_offered", offer)]
 
 
-VERIFICATION_FAILED_STEP = ": verification failed"
-
-
 def failed_verification_before(tracker: Tracker) -> bool:
     """Whether the bot's previous step was a failed ownership check."""
-    steps = tracker.get_slot("steps_tried") or []
-    return bool(steps) and str(steps[-1]).endswith(VERIFICATION_FAILED_STEP)
+    steps = steps_of(tracker)
+    return bool(steps) and failed_verification(steps[-1])
 
 
-def failed_verification_twice(steps: list[str]) -> bool:
-    return len(steps) >= 2 and all(s.endswith(VERIFICATION_FAILED_STEP) for s in steps[-2:])
+def failed_verification_twice(steps: list[Step]) -> bool:
+    return len(steps) >= 2 and all(failed_verification(s) for s in steps[-2:])

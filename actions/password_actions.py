@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import clients, replies
 from actions.http_client import BackendError
 from actions.identity_client import ResetRateLimited
-from actions.tracker_info import with_step
+from actions.steps import Step, StepKind, with_step
 
 WINDOW_S = 3600.0
 
@@ -39,7 +39,8 @@ class ActionPasswordReset(Action):
         if len(attempts) >= cfg.reset_limit_per_hour:
             dispatcher.utter_message(text=replies.RESET_RATE_LIMITED, buttons=replies.OFFER_BUTTONS)
             return events + [SlotSet("handoff_offered", True), SlotSet(
-                "steps_tried", with_step(tracker, "password reset: refused, too many attempts"))]
+                "steps_tried", with_step(
+                tracker, Step(StepKind.PASSWORD_RESET, "refused, too many attempts")))]
         attempts.append(now)
         events.append(SlotSet("reset_attempts", attempts))
         try:
@@ -55,4 +56,5 @@ class ActionPasswordReset(Action):
             dispatcher.utter_message(text=replies.RESET_SENT)
             outcome, offer = "reset link requested", False
         return events + [SlotSet("handoff_offered", offer),
-                         SlotSet("steps_tried", with_step(tracker, f"password reset: {outcome}"))]
+                         SlotSet("steps_tried", with_step(
+                             tracker, Step(StepKind.PASSWORD_RESET, outcome)))]

@@ -19,10 +19,3 @@ def channel_and_customer(tracker: Tracker) -> tuple[str, str]:
     channel = str(metadata.get("channel") or tracker.sender_id.partition(":")[0] or "unknown")
     customer = str(metadata.get("customer_id") or tracker.sender_id)
     return channel, customer
-
-
-def with_step(tracker: Tracker, step: str) -> list[str]:
-    """The steps_tried slot with one more step, bounded so a long chat cannot grow it forever."""
-    steps = list(tracker.get_slot("steps_tried") or [])
-    steps.append(step)
-    return steps[-30:]

@@ -7,7 +7,9 @@ from aiohttp import web
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
+from actions.conversation_actions import NOT_UNDERSTOOD_TWICE
 from actions.handoff_actions import ActionHandoffToHuman
+from actions.steps import VERIFICATION_FAILED, Step, StepKind
 from bot.cases import CaseDesk
 from bot.handoff import handoff_app
 from bot.stores import Stores, memory_stores
@@ -71,7 +73,7 @@ async def test_package_carries_channel_customer_trigger_and_transcript(inbox: St
 async def test_accepting_an_offer_is_recorded_as_the_trigger(inbox: Stores) -> None:
     await run_handoff(events=EVENTS, latest={"intent": {"name": "affirm", "confidence": 0.9}},
                       slots={"handoff_offered": True,
-                             "steps_tried": ["looked up order #482913: verification failed"]})
+                             "steps_tried": [Step(StepKind.ORDER_LOOKUP, VERIFICATION_FAILED, "#482913").to_slot()]})
     package = (await inbox.cases.waiting())[0].package
     assert package["trigger"]["kind"] == "offer_accepted"
     assert "verification failed" in package["trigger"]["detail"]
@@ -114,16 +116,21 @@ async def test_a_gateway_escalation_is_recorded_as_the_trigger(inbox: Stores) ->
     assert package["transcript"][-1]["text"] == "my lawyer will call you"
 
 
+FAILED_CHECK = Step(StepKind.ORDER_LOOKUP, VERIFICATION_FAILED, "#1")
+
+
 @pytest.mark.parametrize("steps, kind", [
-    (["looked up order #1: verification failed", "looked up order #1: verification failed"],
-     "repeated_failure"),
-    (["not understood twice in a row"], "repeated_failure"),
-    (["looked up order #482913: not found"], "offer_accepted"),
+    ([FAILED_CHECK, FAILED_CHECK], "repeated_failure"),
+    ([NOT_UNDERSTOOD_TWICE], "repeated_failure"),
+    ([Step(StepKind.ORDER_LOOKUP, "not found", "#482913")], "offer_accepted"),
+    # A step written as text (before steps had fields) is shown, never parsed.
+    (["looked up order #1: verification failed"] * 2, "offer_accepted"),
 ])
 async def test_repeated_failures_are_told_apart_from_other_accepted_offers(
-        inbox: Stores, steps: list[str], kind: str) -> None:
+        inbox: Stores, steps: list[Step | str], kind: str) -> None:
     latest = {"intent": {"name": "affirm", "confidence": 0.9}}
+    slot = [s.to_slot() if isinstance(s, Step) else s for s in steps]
     await run_handoff(events=EVENTS, latest=latest,
-                      slots={"handoff_offered": True, "steps_tried": steps})
+                      slots={"handoff_offered": True, "steps_tried": slot})
     package = (await inbox.cases.waiting())[0].package
     assert package["trigger"]["kind"] == kind

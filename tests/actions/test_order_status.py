@@ -7,6 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
 from actions.order_actions import ActionOrderStatus
+from actions.steps import VERIFICATION_FAILED, Step, StepKind
 from tests.actions.conftest import said, slot_events, tracker
 from tests.fakes.backend import FakeBackend
 
@@ -34,7 +35,9 @@ async def test_slots_holding_pii_are_cleared_after_the_lookup(backend: FakeBacke
 
 async def test_lookup_is_recorded_as_a_step_tried(backend: FakeBackend) -> None:
     _, slots, _ = await run()
-    assert slots["steps_tried"] == ["looked up order #482913: found, status shipped"]
+    [step] = [Step.from_slot(s) for s in slots["steps_tried"]]
+    assert step == Step(StepKind.ORDER_LOOKUP, "found, status shipped", "#482913")
+    assert step.describe() == "looked up order #482913: found, status shipped"
 
 
 async def test_unknown_order_says_so_and_offers_a_person(backend: FakeBackend) -> None:
@@ -92,7 +95,7 @@ async def test_second_failed_verification_in_a_row_hands_over(backend: FakeBacke
     dispatcher = CollectingDispatcher()
     events = await ActionOrderStatus().run(dispatcher, tracker(slots={
         "order_id": "482913", "order_contact": "mallory@example.com",
-        "steps_tried": ["looked up order #482913: verification failed"]}), {})
+        "steps_tried": [Step(StepKind.ORDER_LOOKUP, VERIFICATION_FAILED, "#482913").to_slot()]}), {})
     assert said(dispatcher) == [replies.VERIFICATION_FAILED_TWICE]
     assert {"event": "followup", "name": "action_handoff_to_human"} in [
         {"event": e["event"], "name": e.get("name")} for e in events if e["event"] == "followup"]
