@@ -70,7 +70,7 @@ class JsonHttpClient:
                 delay = self._backoff_s * (2 ** (attempt - 1)) * (1 + random.random() / 2)
                 await asyncio.sleep(delay)
             try:
-                async with self._session_for_call() as session, session.request(
+                async with self._session_for_call(idempotent) as session, session.request(
                         method, url, json=json, params=params, headers=self._headers,
                         timeout=self._timeout) as resp:
                     body = await _read_json(resp)
@@ -97,8 +97,10 @@ class JsonHttpClient:
         raise BackendUnavailable(f"{self._name} unavailable: {last_reason}")
 
     @asynccontextmanager
-    async def _session_for_call(self) -> AsyncIterator[aiohttp.ClientSession]:
-        if self._session is not None and not self._session.closed:
+    async def _session_for_call(self, idempotent: bool) -> AsyncIterator[aiohttp.ClientSession]:
+        # A call that must not be repeated gets a fresh connection: a kept-alive one the backend
+        # has just closed fails with ServerDisconnected, and such a call is never retried.
+        if idempotent and self._session is not None and not self._session.closed:
             yield self._session
             return
         async with aiohttp.ClientSession(timeout=self._timeout) as session:

@@ -4,6 +4,7 @@ failed verification?), never the wording; agents read `describe()` in the handof
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -23,6 +24,8 @@ class StepKind(StrEnum):
 
 
 VERIFICATION_FAILED = "verification failed"
+_LEGACY_LOOKUP = re.compile(r"^looked up order (#\S+): (.+)$")
+_LEGACY_NOT_UNDERSTOOD = "not understood twice in a row"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,13 @@ class Step:
                            str(value.get("subject") or ""))
             except ValueError:
                 pass
-        return cls(StepKind.NOTE, str(value))
+        text = str(value)
+        # What this code wrote before steps had fields, read as what it was.
+        if (looked_up := _LEGACY_LOOKUP.match(text)) is not None:
+            return cls(StepKind.ORDER_LOOKUP, looked_up.group(2), looked_up.group(1))
+        if text == _LEGACY_NOT_UNDERSTOOD:
+            return cls(StepKind.NOT_UNDERSTOOD, "twice in a row")
+        return cls(StepKind.NOTE, text)
 
 
 def steps_of(tracker: Tracker) -> list[Step]:

@@ -372,7 +372,8 @@ class ConversationEngine:
         metadata = {"channel": message.channel, "customer_id": message.customer_id,
                     "conversation_id": message.conversation_id,
                     "message_id": dedupe_key(message)}
-        if RasaText.from_journal(entry.rasa_text or "").is_payload and message.text.strip():
+        if RasaText.from_journal(entry.rasa_text or "").is_payload and message.text.strip() \
+                and not entry.secret:
             # Rasa's text is our payload ("/human_handoff"); agents are shown what the customer
             # typed or tapped instead.
             metadata[CUSTOMER_TEXT_KEY] = redact(self._nlu_text(message))[:500]

@@ -132,26 +132,29 @@ _GSM7_SPELLING = str.maketrans({
     "\u02c6": "^", "\u02dc": "~",
 })
 _EMOJI_JOINERS = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
+# Pictographs, emoticons, transport and map symbols, flags and skin tones. Other symbols (check
+# marks, stars, arrows, boxes) carry meaning: a text with one stays UCS-2.
+_EMOJI_BLOCKS = ((0x1F300, 0x1FAFF), (0x1F1E6, 0x1F1FF))
 _SPACE_RUN = re.compile(r"[ \t]{2,}")
-_DROPPED = "\x00"  # never in a GSM-7 body: control characters are stripped at intake
-_DROPPED_AT_SENTENCE_END = re.compile(r"(?<=[A-Za-z0-9])[ \t]*\x00+[ \t]+(?=[A-Z])")
+_DROPPED = "\x00"  # marks a dropped emoji; a NUL in the text itself is dropped with them
 _DROPPED_AT_LINE_START = re.compile(r"^[ \t]*\x00[\x00 \t]*", re.MULTILINE)
 
 
 def _is_emoji(c: str) -> bool:
-    # Symbols only (never a letter or digit): pictographs, dingbats, arrows and their joiners.
-    return c in _EMOJI_JOINERS or (ord(c) >= 0x2190 and unicodedata.category(c) in ("So", "Sk"))
+    if c in _EMOJI_JOINERS:
+        return True
+    code = ord(c)
+    return any(low <= code <= high for low, high in _EMOJI_BLOCKS) and \
+        unicodedata.category(c) in ("So", "Sk")
 
 
 def sms_text(text: str) -> str:
     """The text as SMS sends it: in GSM-7 when spelling punctuation the GSM way and dropping
-    emoji get it there; otherwise unchanged (UCS-2 keeps other scripts whole)."""
+    emoji get it there; otherwise unchanged (UCS-2 keeps other scripts and symbols whole)."""
     if sms_encoding(text) == "GSM-7":
         return text
     marked = "".join(_DROPPED if _is_emoji(c) else c for c in text.translate(_GSM7_SPELLING))
-    # An emoji often ends a sentence ("I'm a bot 🤖 I can..."): its full stop comes back.
-    marked = _DROPPED_AT_LINE_START.sub("", marked)
-    plain = _DROPPED_AT_SENTENCE_END.sub(". ", marked).replace(_DROPPED, "")
+    plain = _DROPPED_AT_LINE_START.sub("", marked).replace(_DROPPED, "")
     plain = "\n".join(_SPACE_RUN.sub(" ", line).rstrip(" \t") for line in plain.split("\n"))
     return plain if sms_encoding(plain) == "GSM-7" else text
 

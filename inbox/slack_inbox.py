@@ -41,7 +41,7 @@ from channels.outbound import PermanentSendError, send_with_retry, split_text
 from channels.slack_format import HUMAN_SUBTYPES, clip, escape, unescape
 from inbox.customer_label import customer_label
 
-if TYPE_CHECKING:  # channels.slack loads slack-bolt: imported only when Slack is on
+if TYPE_CHECKING:  # for typing only: the inbox works through the Slack channel it is given
     from slack_bolt.async_app import AsyncAck, AsyncApp
 
     from channels.slack import SlackChannel

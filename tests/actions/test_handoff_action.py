@@ -123,8 +123,10 @@ FAILED_CHECK = Step(StepKind.ORDER_LOOKUP, VERIFICATION_FAILED, "#1")
     ([FAILED_CHECK, FAILED_CHECK], "repeated_failure"),
     ([NOT_UNDERSTOOD_TWICE], "repeated_failure"),
     ([Step(StepKind.ORDER_LOOKUP, "not found", "#482913")], "offer_accepted"),
-    # A step written as text (before steps had fields) is shown, never parsed.
-    (["looked up order #1: verification failed"] * 2, "offer_accepted"),
+    # Steps stored as text before steps had fields: read as what they were.
+    (["looked up order #1: verification failed"] * 2, "repeated_failure"),
+    (["not understood twice in a row"], "repeated_failure"),
+    (["something else entirely"], "offer_accepted"),
 ])
 async def test_repeated_failures_are_told_apart_from_other_accepted_offers(
         inbox: Stores, steps: list[Step | str], kind: str) -> None:

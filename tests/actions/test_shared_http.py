@@ -8,7 +8,7 @@ from typing import AsyncIterator
 
 import pytest
 
-from actions.clients import SHARED_HTTP, orders_client, settings
+from actions.clients import SHARED_HTTP, identity_client, orders_client, settings
 from actions.orders_client import OrderNotFound
 from tests.fakes.backend import FakeBackend
 
@@ -31,6 +31,15 @@ async def test_calls_reuse_one_connection_while_the_server_runs(backend: FakeBac
                                                                 shared: None) -> None:
     await lookups(3)
     assert len(backend.peers) == 3 and len(set(backend.peers)) == 1
+
+
+async def test_a_call_that_must_not_be_repeated_gets_a_fresh_connection(
+        backend: FakeBackend, shared: None) -> None:
+    """A kept-alive connection the backend has just closed fails, and such a call (a password
+    reset e-mail) is never retried: it goes out on a connection of its own."""
+    for _ in range(2):
+        await identity_client(settings()).request_password_reset(login="jane.doe@example.com")
+    assert len(backend.peers) == 2 and len(set(backend.peers)) == 2
 
 
 async def test_without_the_servers_session_each_call_has_its_own(backend: FakeBackend) -> None:

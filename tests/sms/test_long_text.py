@@ -72,7 +72,7 @@ async def test_the_greeting_goes_out_in_gsm7_in_two_segments(sms: SmsGateway) ->
     await sms.settle()
     [body] = sms.twilio.bodies()
     assert sms_encoding(body) == "GSM-7" and sms_segments(body) == 2
-    assert "assistant. I can track an order" in body and "1. Track my order" in body
+    assert "automated assistant I can track an order" in body and "1. Track my order" in body
 
 
 async def test_every_part_of_a_split_agent_reply_says_it_is_a_person(sms: SmsGateway) -> None:

@@ -62,10 +62,12 @@ async def test_polling_rides_out_rate_limits_and_server_errors(polling: Gateway)
     gateway.api.fail("getUpdates", status=429, description="Too Many Requests: retry after 1",
                      retry_after=1)
     gateway.api.fail("getUpdates", status=502, description="Bad Gateway")
+    # Both failures met before the update exists (a long poll already in flight would
+    # otherwise hand it over first, and the failures would come after the reply).
+    await eventually(lambda: len(gateway.api.calls_to("getUpdates", failed=True)) == 2)
     gateway.api.queue_update(gateway.updates.message("still there?"))
     [reply] = await gateway.replies(1)
     assert reply["text"] == "You said: still there?"
-    assert len(gateway.api.calls_to("getUpdates", failed=True)) == 2
 
 
 async def test_no_webhook_route_in_polling_mode(polling: Gateway) -> None:

@@ -1,6 +1,6 @@
 """SMS bodies stay in GSM-7 where the meaning survives: punctuation gets its GSM spelling, emoji
-are dropped (an emoji that ended a sentence leaves its full stop), and a text that needs another
-script is sent as it is. One non-GSM character would make the whole body UCS-2, more than
+(pictographs, faces, flags) are dropped, and a text that needs another script or a symbol that
+carries meaning (a check mark, a star) is sent as it is. One non-GSM character would make the whole body UCS-2, more than
 doubling what it costs."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from channels.outbound import sms_encoding, sms_text
 
 @pytest.mark.parametrize(("text", "sent"), [
     ("Your parcel is on its way 📦", "Your parcel is on its way"),
-    ("I'm a bot 🤖 I can help", "I'm a bot. I can help"),
+    ("I'm a bot 🤖 I can help", "I'm a bot I can help"),
+    ("I love 🍕 Pizza Hut", "I love Pizza Hut"),  # no full stop invented
     ("📦 Shipped!\n🚚 Out for delivery", "Shipped!\nOut for delivery"),
     ("Thanks 👍🏽 see you", "Thanks see you"),
     ("“Done” — that’s it…", '"Done" - that\'s it...'),
@@ -25,8 +26,10 @@ def test_texts_with_a_gsm_spelling_are_sent_in_gsm7(text: str, sent: str) -> Non
     assert sms_encoding(sent) == "GSM-7"
 
 
-@pytest.mark.parametrize("text", ["Ваша посылка в пути 📦", "配送中です", "Zamówienie ł 👍"])
-def test_a_text_that_needs_another_script_is_sent_as_it_is(text: str) -> None:
+@pytest.mark.parametrize("text", ["Ваша посылка в пути 📦", "配送中です", "Zamówienie ł 👍",
+                                  "Payment ✓ Shipping ✗", "☐ Item one\n☑ Item two",
+                                  "Press ▶ Play", "Rate us ★★★★★ Thanks"])
+def test_a_text_that_needs_another_script_or_symbol_is_sent_as_it_is(text: str) -> None:
     assert sms_text(text) == text
 
 
