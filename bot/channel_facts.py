@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable
+from typing import Callable, Mapping
 
 
 class CustomerIdKind(Enum):
@@ -55,6 +55,11 @@ class ChannelFacts:
     def for_agents(self) -> dict[str, str]:
         """What the console shows of the channel."""
         return {"label": self.label, "icon": self.icon}
+
+
+def facts_of(known: Mapping[str, ChannelFacts], channel: str | None) -> ChannelFacts:
+    """A channel's facts, or UNKNOWN's for one not among `known` (a channel since removed)."""
+    return known.get(channel or "", UNKNOWN)
 
 
 # A channel the gateway does not know (a case from a channel since removed).

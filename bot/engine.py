@@ -28,7 +28,7 @@ from enum import Enum
 from typing import Any, Mapping, Sequence
 
 from bot.cases import CaseDesk, rating_of
-from bot.channel_facts import UNKNOWN, ChannelFacts
+from bot.channel_facts import ChannelFacts, facts_of
 from bot.customers import CustomerDirectory
 from bot.directives import Directive
 from bot.drain import STORE_ERRORS, Drainer
@@ -115,7 +115,7 @@ class ConversationEngine:
         self._facts[channel.name] = channel.facts
 
     def _facts_of(self, channel: str) -> ChannelFacts:
-        return self._facts.get(channel, UNKNOWN)
+        return facts_of(self._facts, channel)
 
     def _nlu_text(self, message: InboundMessage) -> str:
         """The message as NLU reads it: the channel's markup removed, then the core's cleaning

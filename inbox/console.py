@@ -58,7 +58,7 @@ from typing import Any, Awaitable, Callable, Mapping
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.cases import CaseConflict, CaseDesk, CaseNotFound
-from bot.channel_facts import UNKNOWN, ChannelFacts
+from bot.channel_facts import UNKNOWN, ChannelFacts, facts_of
 from bot.http_bodies import read_json
 from bot.http_origin import is_https, origin_allowed
 from bot.safe_json import BadJson, loads
@@ -290,7 +290,7 @@ class AgentConsole:
             "position": position if case.is_waiting else None,
             "channel": case.channel or package.get("channel") or "unknown",
             "trigger": {"kind": case.trigger.get("kind"), "detail": case.trigger.get("detail")},
-            "customer": customer_label(customer, self._facts.get(case.channel, UNKNOWN)),
+            "customer": customer_label(customer, facts_of(self._facts, case.channel)),
             "wants": (package.get("summary") or {}).get("wants") or "",
             "agent": case.agent,
             "agent_name": self.agent_name(case.agent),

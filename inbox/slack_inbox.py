@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mappi
 from aiohttp import web
 
 from bot.cases import CaseConflict, CaseDesk, CaseNotFound
-from bot.channel_facts import UNKNOWN, ChannelFacts
+from bot.channel_facts import UNKNOWN, ChannelFacts, facts_of
 from bot.state import OPEN, WAITING, Case, CaseEvent, CaseEventKind, CaseStatus
 from bot.stores import Stores
 from channels.base import Channel, DeliveryFailed
@@ -225,7 +225,7 @@ class SlackInbox:
                 f"slack-inbox:parent:{case_id}", ttl_s=PARENT_LEASE_S):
             ts = await self._wait_for_parent(case_id)
             return (ts, False) if ts else None
-        text, blocks = render_case(case, facts=self._facts.get(case.channel, UNKNOWN))
+        text, blocks = render_case(case, facts=facts_of(self._facts, case.channel))
         self._unposted.add(case_id)  # until it worked: the next event of the case tries again
         result = await self._send(f"chat.postMessage of case {case_id}",
                                   lambda: self._slack.client.chat_postMessage(
@@ -250,7 +250,7 @@ class SlackInbox:
         return None
 
     async def _update_parent(self, case: Case, ts: str) -> None:
-        text, blocks = render_case(case, facts=self._facts.get(case.channel, UNKNOWN))
+        text, blocks = render_case(case, facts=facts_of(self._facts, case.channel))
         await self._send(f"chat.update of case {case.case_id}",
                          lambda: self._slack.client.chat_update(
                              channel=self._channel, ts=ts, text=text, blocks=blocks))

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, AsyncIterator
 
 import aiohttp
 import pytest
 
 from bot.engine import ConversationEngine
-from bot.stores import Stores, memory_stores
+from bot.stores import Stores, memory_stores, sqlite_stores
 from tests.chat_client import ChatClient
 from tests.fakes.rasa import FakeRasa
 from tests.gateways import HANDOFF_SECRET, start_gateway
 
 __all__ = ["HANDOFF_SECRET", "Gateway"]
+
+
+@pytest.fixture
+async def file_stores(tmp_path: Path) -> AsyncIterator[Stores]:
+    """The embedded default's stores, on a file (what a restart finds again)."""
+    built = sqlite_stores(tmp_path / "gateway.db")
+    await built.start()
+    yield built
+    await built.close()
 
 
 @pytest.fixture

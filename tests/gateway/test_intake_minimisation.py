@@ -4,13 +4,11 @@ records them and Rasa never receives them (README, Privacy: "collected at the mi
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 
 from bot.messages import InboundMessage
-from bot.stores import Stores, sqlite_stores
+from bot.stores import Stores
 from tests.fakes.rasa import FakeRasa
 from tests.gateways import start_gateway
 
@@ -23,11 +21,8 @@ TYPED = [
 
 
 @pytest.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
-    built = sqlite_stores(tmp_path / "gateway.db")
-    await built.start()
-    yield built
-    await built.close()
+def stores(file_stores: Stores) -> Stores:
+    return file_stores
 
 
 def message(text: str) -> InboundMessage:

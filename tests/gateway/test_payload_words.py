@@ -4,26 +4,13 @@ question, whose words are kept out of every record."""
 
 from __future__ import annotations
 
-from typing import AsyncIterator
-
 import pytest
 
 from bot.messages import InboundMessage
-from bot.stores import Stores, memory_stores
-from tests.fakes.rasa import FakeRasa
-from tests.gateways import Running, start_gateway
+from tests.gateway.conftest import Gateway
 
 CID = "web:payload-words"
 OFFERED = [{"title": "Track my order", "payload": "/order_status"}]
-
-
-@pytest.fixture
-async def gateway(fake_rasa: tuple[FakeRasa, str]) -> AsyncIterator[Running]:
-    stores: Stores = memory_stores()
-    running = await start_gateway(*fake_rasa, stores=stores)
-    yield running
-    await running.stop()
-    await stores.close()
 
 
 def tap() -> InboundMessage:
@@ -34,13 +21,11 @@ def tap() -> InboundMessage:
 
 @pytest.mark.parametrize(("secret", "words"), [(False, "Track my order"), (True, None)])
 async def test_the_customers_words_ride_with_a_payload_except_on_a_secret_turn(
-        gateway: Running, fake_rasa: tuple[FakeRasa, str], secret: bool,
-        words: str | None) -> None:
-    rasa, _ = fake_rasa
+        gateway: Gateway, secret: bool, words: str | None) -> None:
     await gateway.stores.conversations.update(CID, channel="web", customer_id=CID,
                                               offered_buttons=OFFERED, expects_secret=secret)
     assert await gateway.engine.accept(tap())
     await gateway.engine.idle()
-    [sent] = [r for r in rasa.received if r["sender"] == CID]
+    [sent] = [r for r in gateway.rasa.received if r["sender"] == CID]
     assert sent["message"] == "/order_status"
     assert sent["metadata"].get("customer_text") == words

@@ -8,14 +8,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp import web
 
 from bot.engine import ConversationEngine
 from bot.messages import InboundMessage
-from bot.stores import Stores, TranscriptStore, sqlite_stores
+from bot.stores import Stores, TranscriptStore
 from tests.conftest import Serve
 from tests.fakes.rasa import FakeRasa
 from tests.gateways import start_gateway
@@ -47,11 +47,8 @@ class CountingTranscripts:
 
 
 @pytest.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
-    built = sqlite_stores(tmp_path / "gateway.db")
-    await built.start()
-    yield built
-    await built.close()
+def stores(file_stores: Stores) -> Stores:
+    return file_stores
 
 
 def message(conversation: str, text: str) -> InboundMessage:

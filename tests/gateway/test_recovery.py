@@ -5,15 +5,14 @@ tracker (by the message id the gateway put in its metadata) before it is sent ag
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import Callable
 
 import pytest
 
 from bot.engine import dedupe_key
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaTurn
-from bot.stores import Progress, Stores, sqlite_stores
+from bot.stores import Progress, Stores
 from tests.fakes.rasa import FakeRasa
 from tests.gateways import start_gateway
 
@@ -21,11 +20,8 @@ CID = "web:returning-customer"
 
 
 @pytest.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
-    built = sqlite_stores(tmp_path / "gateway.db")
-    await built.start()
-    yield built
-    await built.close()
+def stores(file_stores: Stores) -> Stores:
+    return file_stores
 
 
 def message(n: int, text: str) -> InboundMessage:
