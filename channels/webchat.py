@@ -65,7 +65,9 @@ class WebChatChannel:
         self._engine = engine
         self._allowed_origins = {o.rstrip("/") for o in allowed_origins}
         self._sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
+        self._tokens: dict[web.WebSocketResponse, str] = {}  # each open tab's session token
         engine.stores.bus.subscribe(FRAMES_TOPIC, self._on_frames)
+        engine.stores.bus.on_resume(self._resync)
 
     def mount(self, app: web.Application) -> None:
         app.router.add_get("/", self._page)
@@ -103,6 +105,20 @@ class WebChatChannel:
         for ws in list(self._sockets.get(str(message.get("conversation_id")), ())):
             for frame in message.get("frames") or ():
                 await _send(ws, frame)
+
+    async def _resync(self) -> None:
+        """The bus was away: replies published meanwhile never reached the open tabs. Each gets
+        its session again, with the history (the widget re-renders it, de-duplicating by id)."""
+        for conversation_id, sockets in list(self._sockets.items()):
+            try:
+                history = await self._engine.stores.transcripts.recent(conversation_id,
+                                                                       limit=HISTORY_LIMIT)
+            except STORE_ERRORS as exc:  # away again: the next resume sends it
+                log.warning("web chat history not resent: %s", exc)
+                return
+            for ws in list(sockets):
+                await _send(ws, {"type": "session", "session": self._tokens.get(ws),
+                                 "history": history})
 
     async def forget(self, conversation_id: str) -> None:
         """The conversation was erased: its tabs start over (their session token is gone)."""
@@ -148,6 +164,7 @@ class WebChatChannel:
                 else:
                     await _error(ws, "bad_frame", f"Unknown frame type {repr(kind)[:40]}.")
         finally:
+            self._tokens.pop(ws, None)
             if conversation_id is not None:
                 self._forget(conversation_id, ws)
         return ws
@@ -174,6 +191,7 @@ class WebChatChannel:
         if previous is not None and previous != conversation_id:
             self._forget(previous, ws)
         self._sockets[conversation_id].add(ws)
+        self._tokens[ws] = token
         history = await stores.transcripts.recent(conversation_id, limit=HISTORY_LIMIT)
         await _send(ws, {"type": "session", "session": token, "history": history})
         return conversation_id

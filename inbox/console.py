@@ -317,6 +317,14 @@ class AgentConsole:
             client.push(frame)
         await self.push_transcript(case_id)
 
+    async def resync(self) -> None:
+        """Case events published while the bus was away never arrived: every open console
+        reloads its queue, and the watched transcripts are sent again."""
+        for client in list(self._clients):
+            client.push({"type": "resync"})
+        for case_id in {c.watching for c in self._clients if c.watching}:
+            await self.push_transcript(case_id)
+
     async def push_transcript(self, case_id: str) -> None:
         """Send the watched case's transcript (and state) to the agents who have it open."""
         watchers = [c for c in self._clients if c.watching == case_id]
@@ -735,6 +743,7 @@ def mount_console(app: web.Application, *, desk: CaseDesk, stores: Stores, rasa:
                                                             False)),
                            channel_facts=channel_facts)
     desk.subscribe_live(console)
+    stores.bus.on_resume(console.resync)
     app[CONSOLE_KEY] = console
 
     async def to_console(request: web.Request) -> web.StreamResponse:

@@ -260,6 +260,7 @@ class WorkQueue(Protocol):
 
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+Resumed = Callable[[], Awaitable[None]]
 
 
 class Bus(Protocol):
@@ -269,6 +270,11 @@ class Bus(Protocol):
     async def publish(self, topic: str, message: dict[str, Any]) -> None: ...
 
     def subscribe(self, topic: str, handler: Handler) -> None: ...
+
+    def on_resume(self, handler: Resumed) -> None:
+        """Called after the subscription came back from a loss (Redis restarted): whatever was
+        published meanwhile never arrived, so a live view sends its state again."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from bot.cancellation import cancel_and_wait, cancel_requested
 from bot.messages import InboundMessage
 from bot.state import (CASE_STATE_FIELDS, CLOSED, Case, CaseStatus, ConversationState,
                        check_conversation_fields)
-from bot.stores.base import Handler, JournalEntry, Retention, Stores, WorkTicket
+from bot.stores.base import Handler, JournalEntry, Resumed, Retention, Stores, WorkTicket
 
 log = logging.getLogger(__name__)
 
@@ -592,13 +592,20 @@ class RedisWorkQueue:
 
 
 class RedisBus:
-    """Redis pub/sub on <prefix>bus:<topic> (one pattern subscription per instance). Every instance, this one included, receives what is
-    published; a message published while an instance is disconnected is not replayed to it
-    (live updates only: consoles reload their state when they reconnect)."""
+    """Redis pub/sub on <prefix>bus:<topic> (one pattern subscription per instance). Every
+    instance, this one included, receives what is published. Pub/sub keeps nothing: what is
+    published while an instance's subscription is down (Redis restarting) never reaches it, so
+    once it is back the `on_resume` handlers run and the live views send their state again (a web
+    chat tab its history, a console its queue)."""
+
+    # Reconnect attempts while Redis is away: a reply published after Redis is back but before
+    # the subscription is reaches the customer only with the resume, so the wait stays short.
+    MAX_RETRY_DELAY_S = 1.0
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._r, self._p = redis, prefix + "bus:"
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._resumed: list[Resumed] = []
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
 
@@ -607,6 +614,9 @@ class RedisBus:
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._handlers[topic].append(handler)
+
+    def on_resume(self, handler: Resumed) -> None:
+        self._resumed.append(handler)
 
     async def start(self) -> None:
         if self._listener is None:
@@ -619,6 +629,7 @@ class RedisBus:
 
     async def _listen(self) -> None:
         delay = 0.1
+        lost = False
         while not cancel_requested():
             pubsub = self._r.pubsub(ignore_subscribe_messages=True)
             try:
@@ -626,6 +637,10 @@ class RedisBus:
                 await pubsub.psubscribe(self._p + "*")
                 self._subscribed.set()
                 delay = 0.1
+                if lost:
+                    lost = False
+                    log.info("redis bus: subscribed again; live views resync")
+                    await self._resume()
                 async for item in pubsub.listen():
                     topic = _s(item["channel"])[len(self._p):]
                     message = json.loads(item["data"])
@@ -637,14 +652,23 @@ class RedisBus:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
+                lost = True
                 log.warning("redis bus: %s; resubscribing in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, self.MAX_RETRY_DELAY_S)
             finally:
                 try:
                     await pubsub.aclose()
                 except (RedisError, OSError):
                     pass
+
+    async def _resume(self) -> None:
+        for handler in list(self._resumed):
+            try:
+                await handler()
+            except Exception:  # one broken view must not keep the others stale
+                log.exception("bus resume handler %s failed", getattr(handler, "__qualname__",
+                                                                      handler))
 
 
 class RedisConversationLock:

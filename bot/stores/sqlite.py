@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator, Callable, Collection, Mapping
 from bot.messages import InboundMessage
 from bot.state import (CASE_BODY_FIELDS, OPEN, Case, CaseStatus, ConversationState,
                        check_conversation_fields)
-from bot.stores.base import (Handler, JournalEntry, Retention, Stores, WorkTicket)
+from bot.stores.base import Handler, JournalEntry, Resumed, Retention, Stores, WorkTicket
 from bot.stores.sqlite_db import SqliteDatabase
 
 log = logging.getLogger(__name__)
@@ -459,6 +459,9 @@ class LocalBus:
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._handlers[topic].append(handler)
+
+    def on_resume(self, handler: Resumed) -> None:
+        pass  # in one process nothing is ever missed
 
 
 def _sweep(c: sqlite3.Connection, now: float, retention: Retention) -> int:

@@ -800,6 +800,8 @@
       setOnline(frame.online);
     } else if (frame.type === 'event') {
       onEvent(frame);
+    } else if (frame.type === 'resync') {
+      loadCases();  // updates were missed (the server's bus was away): the queue as it is now
     } else if (frame.type === 'transcript') {
       if (!detail || frame.case_id !== detail.case.case_id) return;
       var before = lastCustomerIndex();

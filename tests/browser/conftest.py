@@ -96,11 +96,17 @@ class Gateway:
 
 
 @pytest.fixture
-async def gateway(fake_rasa: FakeRasa) -> AsyncIterator[Gateway]:
+def gateway_stores() -> Stores:
+    """The gateway's stores: in memory, unless a test module needs others."""
+    return memory_stores()
+
+
+@pytest.fixture
+async def gateway(fake_rasa: FakeRasa, gateway_stores: Stores) -> AsyncIterator[Gateway]:
     settings = Settings(rasa_url=fake_rasa.url,  # type: ignore[attr-defined]
                         rasa_token=fake_rasa.token, rasa_timeout_s=5.0,
                         pending_retry_interval_s=3600.0)
-    app = create_app(settings, stores=memory_stores())
+    app = create_app(settings, stores=gateway_stores)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

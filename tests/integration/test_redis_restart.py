@@ -8,56 +8,18 @@ again) and Rasa cannot answer (the gateway keeps the messages and says so)."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
-import time
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
-import redis
 
-from bot.stack import Ports, Stack, free_port
+from bot.stack import Ports, Stack
 from tests.customers import WidgetCustomer, settle
 from tests.integration.test_faults import ANSWERS, ask
+from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
-
-
-class RedisServer:
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is needed (make test-deps installs it)"
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
-             "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        client.close()
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture(scope="module")
