@@ -83,7 +83,7 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
     app[RASA_KEY] = rasa
     app[ERASURE_KEY] = erasure
 
-    channels = build_channels(engine, settings, env)
+    channels = build_channels(engine.intake_for, env)
     for channel in channels:
         channel.mount(app)
         engine.register(channel)

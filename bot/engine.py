@@ -29,6 +29,8 @@ from typing import Any, Mapping, Sequence
 
 from bot.cases import CaseDesk, rating_of
 from bot.channel_facts import ChannelFacts, facts_of
+from bot.channel_intake import ChannelIntake
+from bot.channel_port import Channel, DeliveryFailed, IntakeClosed
 from bot.customers import CustomerDirectory
 from bot.directives import Directive
 from bot.drain import STORE_ERRORS, Drainer
@@ -46,7 +48,6 @@ from bot.settings import Settings
 from bot.state import ConversationState
 from bot.stores import JournalEntry, Progress, Stores
 from bot.text_cleaning import clean, is_handoff_keyword
-from channels.base import Channel, DeliveryFailed
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +72,6 @@ NO_ANSWER_REPLY = ("Sorry, something went wrong on my side and I couldn't finish
                    "again in a moment, or type \"agent\" to reach a person.")
 FAILED_REPLY = ("Sorry, I couldn't process your last message because of a problem on my side. "
                 "Could you send it again? Type \"agent\" to reach a person.")
-
-
-class IntakeClosed(Exception):
-    """The gateway is shutting down: the channel must not acknowledge (the platform retries)."""
 
 
 class Outcome(Enum):
@@ -110,6 +107,10 @@ class ConversationEngine:
         desk.connect(self.reply, self._drainer.schedule)
 
     # --- wiring ---------------------------------------------------------------------------
+    def intake_for(self, channel: str) -> ChannelIntake:
+        """The core as the named channel sees it (bot/channel_port.py)."""
+        return ChannelIntake(channel, self, self._stores, self._settings)
+
     def register(self, channel: Channel) -> None:
         self._channels[channel.name] = channel
         self._facts[channel.name] = channel.facts

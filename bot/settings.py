@@ -75,8 +75,6 @@ class Settings:
     # wait their turn, so in a burst the acknowledgements are not starved by that bookkeeping.
     recording_concurrency: int = 3
     webchat_session_ttl_s: int = 30 * 24 * 3600
-    # Extra origins allowed to open the web chat websocket (the page's own origin always is).
-    webchat_allowed_origins: tuple[str, ...] = ()
     # When people can take handoffs (bot/availability.py); outside these hours, or with nobody
     # online when presence is required, a handoff becomes a follow-up case.
     agent_hours: str = "always"
@@ -130,8 +128,6 @@ class Settings:
             agent_hours=env.get("AGENT_HOURS", cls.agent_hours),
             agent_timezone=env.get("AGENT_TIMEZONE", cls.agent_timezone),
             agent_presence_required=_flag(env, "AGENT_PRESENCE_REQUIRED"),
-            webchat_allowed_origins=tuple(
-                o.strip() for o in env.get("WEBCHAT_ALLOWED_ORIGINS", "").split(",") if o.strip()),
         )
 
     def describe(self) -> str:

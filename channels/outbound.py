@@ -11,9 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Mapping, TypeVar
 
-from bot.messages import OutboundMessage
-from bot.settings import SettingsError
-from channels.base import DeliveryFailed
+from bot.channel_port import DeliveryFailed, OutboundMessage, SettingsError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

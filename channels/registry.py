@@ -8,15 +8,12 @@ import logging
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from bot.channel_facts import UNKNOWN, ChannelFacts
-from bot.engine import ConversationEngine
-from bot.settings import Settings
+from bot.channel_port import UNKNOWN, Channel, ChannelFacts, Intake
 from channels import slack, sms, telegram, webchat
-from channels.base import Channel
 
 log = logging.getLogger(__name__)
 
-Builder = Callable[[ConversationEngine, Mapping[str, str]], Channel]
+Builder = Callable[[Intake, Mapping[str, str]], Channel]
 
 
 @dataclass(frozen=True)
@@ -30,35 +27,29 @@ class ChannelSpec:
         return self.facts.name
 
 
-def _webchat(settings: Settings) -> Builder:
-    return lambda engine, env: webchat.WebChatChannel(
-        engine, allowed_origins=settings.webchat_allowed_origins)
-
-
-def specs(settings: Settings) -> list[ChannelSpec]:
-    return [
-        ChannelSpec(webchat.FACTS, (), _webchat(settings)),
-        ChannelSpec(slack.FACTS, slack.REQUIRED_ENV, slack.build),
-        ChannelSpec(telegram.FACTS, ("TELEGRAM_BOT_TOKEN",), telegram.build),
-        ChannelSpec(sms.FACTS, sms.REQUIRED_ENV, sms.build),
-    ]
+SPECS: tuple[ChannelSpec, ...] = (
+    ChannelSpec(webchat.FACTS, (), webchat.build),
+    ChannelSpec(slack.FACTS, slack.REQUIRED_ENV, slack.build),
+    ChannelSpec(telegram.FACTS, ("TELEGRAM_BOT_TOKEN",), telegram.build),
+    ChannelSpec(sms.FACTS, sms.REQUIRED_ENV, sms.build),
+)
 
 
 def all_facts() -> dict[str, ChannelFacts]:
     """Every channel's facts, on or off (a case from a channel turned off still shows), and the
     stand-in for one the gateway does not know."""
-    facts = {spec.name: spec.facts for spec in specs(Settings())}
-    return {**facts, UNKNOWN.name: UNKNOWN}
+    return {**{spec.name: spec.facts for spec in SPECS}, UNKNOWN.name: UNKNOWN}
 
 
-def build_channels(engine: ConversationEngine, settings: Settings,
+def build_channels(intake_for: Callable[[str], Intake],
                    env: Mapping[str, str]) -> list[Channel]:
+    """The channels whose credentials are set, each given the core's intake for its name."""
     channels: list[Channel] = []
-    for spec in specs(settings):
+    for spec in SPECS:
         missing = [name for name in spec.required_env if not env.get(name)]
         if missing:
             log.info("channel %s: off (%s not set)", spec.name, ", ".join(missing))
             continue
-        channels.append(spec.build(engine, env))
+        channels.append(spec.build(intake_for(spec.name), env))
         log.info("channel %s: on", spec.name)
     return channels

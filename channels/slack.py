@@ -36,13 +36,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channel_facts import ChannelFacts, CustomerIdKind
-from bot.drain import STORE_ERRORS
-from bot.engine import ConversationEngine, IntakeClosed
+from bot.channel_port import (REFUSED, Attachment, Button, ChannelFacts, CustomerIdKind,
+                              DeliveryFailed, InboundMessage, Intake, OutboundMessage)
 from bot.http_bodies import read_bytes
-from bot.messages import Attachment, Button, InboundMessage, OutboundMessage
 from bot.safe_json import BadJson, loads
-from channels.base import DeliveryFailed
 from channels.slack_format import HUMAN_SUBTYPES, clip, escape, unescape
 from channels.outbound import (PermanentSendError, RetryableSendError, RetryPolicy,
                                send_with_retry,
@@ -129,8 +126,8 @@ class BotIdentity:
     team_id: str | None
 
 
-def build(engine: ConversationEngine, env: Mapping[str, str]) -> SlackChannel:
-    return SlackChannel(engine, SlackConfig.from_env(env), retry=RetryPolicy.from_env(env))
+def build(intake: Intake, env: Mapping[str, str]) -> SlackChannel:
+    return SlackChannel(intake, SlackConfig.from_env(env), retry=RetryPolicy.from_env(env))
 
 
 # --- the channel --------------------------------------------------------------------------------
@@ -138,9 +135,9 @@ class SlackChannel:
     name = FACTS.name
     facts = FACTS
 
-    def __init__(self, engine: ConversationEngine, config: SlackConfig, *,
+    def __init__(self, intake: Intake, config: SlackConfig, *,
                  retry: RetryPolicy = RetryPolicy()) -> None:
-        self._engine = engine
+        self._intake = intake
         self.retry = retry
         self._config = config
         # No retry handlers: send_with_retry owns retries, so attempts are counted in one place.
@@ -174,7 +171,7 @@ class SlackChannel:
             # one avoids its "token ignored because authorize is set" warning.
             client=AsyncWebClient(base_url=self._config.api_url, retry_handlers=[]),
             authorize=authorize,
-            # Listeners run before the HTTP answer: a 200 means engine.accept took the message,
+            # Listeners run before the HTTP answer: a 200 means the intake took the message,
             # and a failure becomes a 500 that Slack retries instead of a silently lost message.
             process_before_response=True,
             attaching_conversation_kwargs_enabled=False,  # assistant-thread helpers, unused
@@ -189,7 +186,7 @@ class SlackChannel:
         return bolt
 
     async def _on_listener_error(self, error: Exception) -> BoltResponse:
-        if isinstance(error, (IntakeClosed, *STORE_ERRORS)):
+        if isinstance(error, REFUSED):
             # Not taken: Slack retries the event (up to three times over an hour or so).
             log.warning("slack event not accepted: %s", error)
             return BoltResponse(status=503, body="try again")
@@ -294,22 +291,22 @@ class SlackChannel:
 
     # --- inbound events ----------------------------------------------------------------------
     async def _on_app_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        await self._intake(body, event, mentioned=True)
+        await self._take_in(body, event, mentioned=True)
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        await self._intake(body, event, mentioned=False)
+        await self._take_in(body, event, mentioned=False)
 
     async def _on_other_event(self, body: dict[str, Any]) -> None:
         log.debug("slack event %s ignored", body.get("event", {}).get("type"))
 
-    async def _intake(self, body: dict[str, Any], event: dict[str, Any], *,
+    async def _take_in(self, body: dict[str, Any], event: dict[str, Any], *,
                       mentioned: bool) -> None:
         if not await self._is_customer_text(event):
             return
         address = await self._address_for(body, event, mentioned=mentioned)
         if address is None:
             return
-        await self._engine.accept(InboundMessage(
+        await self._intake.accept(InboundMessage(
             channel=self.name,
             conversation_id=address.conversation_id,
             customer_id=str(event["user"]),
@@ -337,8 +334,7 @@ class SlackChannel:
         address = SlackAddress(team, channel, str(event.get("thread_ts") or event["ts"]))
         if mentioned or channel in self._config.channels or await self._mentions_bot(event):
             return address
-        if event.get("thread_ts") and await self._engine.stores.conversations.exists(
-                address.conversation_id):
+        if event.get("thread_ts") and await self._intake.known(address.conversation_id):
             return address  # a follow-up in a thread the bot is already part of
         return None
 
@@ -353,7 +349,7 @@ class SlackChannel:
             log.warning("slack button press on a message we cannot place ignored")
             await ack()
             return
-        accepted = await self._engine.accept(inbound)
+        accepted = await self._intake.accept(inbound)
         await ack()
         message = body.get("message")
         if accepted and isinstance(message, dict):

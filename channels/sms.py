@@ -51,14 +51,11 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channel_facts import ChannelFacts, CustomerIdKind, TextEncoding
-from bot.drain import STORE_ERRORS
-from bot.engine import ConversationEngine, IntakeClosed
+from bot.channel_port import (REFUSED, Attachment, Button, ChannelFacts, CustomerIdKind,
+                              DeliveryFailed, InboundMessage, Intake, OutboundMessage,
+                              SettingsError, TextEncoding)
 from bot.http_bodies import read_bytes
-from bot.messages import Attachment, Button, InboundMessage, OutboundMessage
 from bot.redaction import mask_id
-from bot.settings import SettingsError
-from channels.base import DeliveryFailed
 from channels.outbound import (
     AGENT_LABEL,
     PermanentSendError,
@@ -148,8 +145,8 @@ class SmsConfig:
         )
 
 
-def build(engine: ConversationEngine, env: Mapping[str, str]) -> SmsChannel:
-    return SmsChannel(engine, SmsConfig.from_env(env), retry=RetryPolicy.from_env(env))
+def build(intake: Intake, env: Mapping[str, str]) -> SmsChannel:
+    return SmsChannel(intake, SmsConfig.from_env(env), retry=RetryPolicy.from_env(env))
 
 
 class _TwilioHttpClient(AsyncTwilioHttpClient):
@@ -180,9 +177,9 @@ class SmsChannel:
     name = FACTS.name
     facts = FACTS
 
-    def __init__(self, engine: ConversationEngine, config: SmsConfig, *,
+    def __init__(self, intake: Intake, config: SmsConfig, *,
                  retry: RetryPolicy = RetryPolicy()) -> None:
-        self._engine = engine
+        self._intake = intake
         self._retry = retry
         self._config = config
         self._validator = RequestValidator(config.auth_token)
@@ -233,7 +230,7 @@ class SmsChannel:
         conversation_id = f"sms:{sender}"
         body = _field(form, "Body")
         try:
-            state = await self._engine.stores.conversations.peek(conversation_id)
+            state = await self._intake.view(conversation_id, acknowledging=True)
             opted_out = bool(state.channel_data.get(OPTED_OUT))
             keyword = _keyword(body, _field(form, "OptOutType"), opted_out=opted_out)
             if keyword is not None:
@@ -246,8 +243,8 @@ class SmsChannel:
                 return _twiml()
             message = _inbound(conversation_id, sender, sid, body, form,
                                offered=list(state.offered_buttons))
-            await self._engine.accept(message)
-        except (IntakeClosed, *STORE_ERRORS) as exc:
+            await self._intake.accept(message)
+        except REFUSED as exc:
             # Not acknowledged: Twilio retries (with connection overrides, docs/channels/sms.md)
             # or reports the failure; the message is not silently taken.
             log.warning("sms %s not accepted: %s", sid, exc)
@@ -261,9 +258,7 @@ class SmsChannel:
     async def _on_keyword(self, keyword: str, conversation_id: str, sender: str, sid: str, *,
                           opted_out: bool) -> str | None:
         """Handle STOP/START/HELP; returns the TwiML confirmation to send, if any."""
-        stores = self._engine.stores
-        if not await stores.idempotency.first_seen(f"sms:keyword:{sid}",
-                                                   ttl_s=stores.retention.dedupe_s):
+        if not await self._intake.first_seen(f"keyword:{sid}"):
             log.info("duplicate sms keyword message %s ignored", sid)
             return None
         if keyword == "STOP":
@@ -279,10 +274,9 @@ class SmsChannel:
         return HELP_REPLY
 
     async def _set_opted_out(self, conversation_id: str, sender: str, opted_out: bool) -> None:
-        conversations = self._engine.stores.conversations
-        await conversations.update(conversation_id, channel=self.name, customer_id=sender)
-        await conversations.update_channel_data(conversation_id, {OPTED_OUT: opted_out,
-                                                                  OPTED_OUT_AT: time.time()})
+        await self._intake.open_conversation(conversation_id, customer_id=sender)
+        await self._intake.keep_channel_data(conversation_id, {OPTED_OUT: opted_out,
+                                                               OPTED_OUT_AT: time.time()})
         log.info("sms: %s opted %s", mask_id(conversation_id), "out" if opted_out else "back in")
 
     # --- delivery -------------------------------------------------------------------------
@@ -290,7 +284,7 @@ class SmsChannel:
         if not messages:
             return  # end of a turn: SMS has no typing indicator to clear
         to = _number_of(conversation_id)
-        state = await self._engine.stores.conversations.get(conversation_id)
+        state = await self._intake.view(conversation_id)
         if state.channel_data.get(OPTED_OUT):
             log.info("sms: %d repl%s to %s dropped: the number opted out (STOP)", len(messages),
                      "y" if len(messages) == 1 else "ies", mask_id(conversation_id))
@@ -451,7 +445,7 @@ def _bodies(messages: Sequence[OutboundMessage]) -> list[str]:
 
 def _render(messages: Sequence[OutboundMessage], *, labelled: bool = True) -> str:
     """One body for a turn. Buttons of every message are numbered together at the end, in the
-    order the engine stored them as offered_buttons, so "2" means the same thing on both sides."""
+    order the core kept them as the offered buttons, so "2" means the same thing on both sides."""
     texts = [(shown_text(m) if labelled else m.text) + (f"\n{m.image_url}" if m.image_url else "")
              for m in messages]
     turn = OutboundMessage(text="\n\n".join(t for t in texts if t.strip()),

@@ -5,10 +5,10 @@ Addressing: one conversation per chat, `telegram:<chat_id>` (a DM, or a whole gr
 needs nothing but the conversation id and works on any gateway instance after a restart.
 
 Intake: the webhook checks Telegram's secret-token header in constant time, parses the update and
-hands it to the engine before answering 200; it never waits for Rasa. Telegram redelivers an update
+hands it to the intake before answering 200; it never waits for Rasa. Telegram redelivers an update
 until it gets a 200, and a poller re-reads unconfirmed updates after a crash, so every update is
 de-duplicated by its update_id, and every customer message is also keyed by chat_id:message_id
-(its platform_message_id), which the engine de-duplicates across instances when Redis is used.
+(its platform_message_id), which the intake de-duplicates across instances when Redis is used.
 
 Groups: the bot answers only messages that mention it, reply to one of its messages, or are
 commands; everything else in a group is other people talking.
@@ -63,15 +63,12 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channel_facts import ChannelFacts, CustomerIdKind
-from bot.drain import STORE_ERRORS
-from bot.engine import ConversationEngine, IntakeClosed
+from bot.channel_port import (REFUSED, Attachment, Button, ChannelFacts, CustomerIdKind,
+                              DeliveryFailed, InboundMessage, Intake, OutboundMessage,
+                              SettingsError)
 from bot.http_bodies import read_bytes
-from bot.messages import Attachment, Button, InboundMessage, OutboundMessage
 from bot.redaction import mask_id
 from bot.safe_json import BadJson, loads
-from bot.settings import SettingsError
-from channels.base import DeliveryFailed
 from channels.outbound import (PermanentSendError, RetryableSendError, RetryPolicy,
                                send_with_retry,
                                shown_text, split_text)
@@ -184,9 +181,9 @@ class TelegramConfig:
         )
 
 
-def build(engine: ConversationEngine, env: Mapping[str, str]) -> TelegramChannel:
+def build(intake: Intake, env: Mapping[str, str]) -> TelegramChannel:
     """The registry's builder."""
-    return TelegramChannel(engine, TelegramConfig.from_env(env), retry=RetryPolicy.from_env(env))
+    return TelegramChannel(intake, TelegramConfig.from_env(env), retry=RetryPolicy.from_env(env))
 
 
 def make_bot(config: TelegramConfig) -> Bot:
@@ -210,10 +207,10 @@ class TelegramChannel:
     name = CHANNEL
     facts = FACTS
 
-    def __init__(self, engine: ConversationEngine, config: TelegramConfig, *,
+    def __init__(self, intake: Intake, config: TelegramConfig, *,
                  poll_timeout_s: float = POLL_TIMEOUT_S,
                  retry: RetryPolicy = RetryPolicy()) -> None:
-        self._engine = engine
+        self._intake = intake
         self._retry = retry
         self._config = config
         self._bot = make_bot(config)
@@ -265,7 +262,7 @@ class TelegramChannel:
             raise web.HTTPBadRequest(text="not a Telegram update")
         try:
             await self._handle(update)
-        except (IntakeClosed, *STORE_ERRORS) as exc:
+        except REFUSED as exc:
             # Not acknowledged: Telegram delivers the update again.
             log.warning("telegram update %s not accepted: %s", update.update_id, exc)
             raise web.HTTPServiceUnavailable(text="try again") from None
@@ -364,17 +361,14 @@ class TelegramChannel:
         customer_id = str(message.from_user.id if message.from_user else chat.id)
         name = command.group(1).lower() if command else None
         if name in ("start", "help"):
-            stores = self._engine.stores
-            if await stores.idempotency.first_seen(
-                    f"telegram:command:{chat.id}:{message.message_id}",
-                    ttl_s=stores.retention.dedupe_s):
+            if await self._intake.first_seen(f"command:{chat.id}:{message.message_id}"):
                 self._spawn(self._answer_command(conversation_id, customer_id, name),
                             what=f"/{name} in {mask_id(conversation_id)}")
             return
         attachments = _attachments(message)
         if not written and not attachments:
             return  # service messages: someone joined, a pin, a title change
-        await self._engine.accept(InboundMessage(
+        await self._intake.accept(InboundMessage(
             channel=CHANNEL,
             conversation_id=conversation_id,
             customer_id=customer_id,
@@ -393,7 +387,7 @@ class TelegramChannel:
         conversation_id = f"{CHANNEL}:{source.chat.id}"
         payload = await self._resolve_callback(conversation_id, query.data)
         title = _button_title(source, query.data)
-        accepted = await self._engine.accept(InboundMessage(
+        accepted = await self._intake.accept(InboundMessage(
             channel=CHANNEL,
             conversation_id=conversation_id,
             customer_id=str(query.from_user.id),
@@ -432,11 +426,10 @@ class TelegramChannel:
         return self._username
 
     async def _answer_command(self, conversation_id: str, customer_id: str, name: str) -> None:
-        await self._engine.stores.conversations.update(conversation_id, channel=CHANNEL,
-                                                       customer_id=customer_id)
+        await self._intake.open_conversation(conversation_id, customer_id=customer_id)
         text = WELCOME_TEXT if name == "start" else HELP_TEXT
-        # Through the engine, so the reply is in the transcript and its buttons count as offered.
-        await self._engine.reply(conversation_id, [OutboundMessage(text=text, buttons=MENU)])
+        # Like a reply: in the transcript, and its buttons count as offered.
+        await self._intake.say(conversation_id, [OutboundMessage(text=text, buttons=MENU)])
 
     async def _answer_callback(self, query_id: str) -> None:
         try:
@@ -447,7 +440,7 @@ class TelegramChannel:
 
     async def _resolve_callback(self, conversation_id: str, data: str) -> str:
         if data.startswith(SHORT_ID_PREFIX):
-            state = await self._engine.stores.conversations.peek(conversation_id)
+            state = await self._intake.view(conversation_id, acknowledging=True)
             mapped = (state.channel_data.get(CALLBACK_MAP_KEY) or {}).get(data)
             if mapped is not None:
                 return str(mapped)
@@ -501,14 +494,13 @@ class TelegramChannel:
         return InlineKeyboardMarkup(rows)
 
     async def _remember_callbacks(self, conversation_id: str, new: dict[str, str]) -> None:
-        stores = self._engine.stores
-        state = await stores.conversations.get(conversation_id)
+        state = await self._intake.view(conversation_id)
         known = dict(state.channel_data.get(CALLBACK_MAP_KEY) or {})
         for key, payload in new.items():
             known.pop(key, None)
             known[key] = payload  # newest last, so trimming drops the oldest
         trimmed = dict(list(known.items())[-CALLBACK_MAP_LIMIT:])
-        await stores.conversations.update_channel_data(conversation_id, {CALLBACK_MAP_KEY: trimmed})
+        await self._intake.keep_channel_data(conversation_id, {CALLBACK_MAP_KEY: trimmed})
 
     async def _send(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         async def attempt() -> T:

@@ -26,15 +26,13 @@ import time
 import uuid
 from collections import defaultdict, deque
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from aiohttp import WSMsgType, web
 
-from bot.channel_facts import ChannelFacts, CustomerIdKind
-from bot.drain import STORE_ERRORS
-from bot.engine import ConversationEngine, IntakeClosed
+from bot.channel_port import (REFUSED, STORE_ERRORS, ChannelFacts, CustomerIdKind,
+                              InboundMessage, Intake, OutboundMessage)
 from bot.http_origin import origin_allowed
-from bot.messages import InboundMessage, OutboundMessage
 from bot.safe_json import BadJson, loads
 
 log = logging.getLogger(__name__)
@@ -57,17 +55,23 @@ FACTS = ChannelFacts(name="web", label="Web chat", customer_noun="Web chat visit
                           "l-4.2 3.6c-.5.4-1.3 0-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z")
 
 
+def build(intake: Intake, env: Mapping[str, str]) -> WebChatChannel:
+    # Extra origins allowed to open the websocket (the page's own origin always is).
+    origins = [o.strip() for o in env.get("WEBCHAT_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    return WebChatChannel(intake, allowed_origins=origins)
+
+
 class WebChatChannel:
     name = FACTS.name
     facts = FACTS
 
-    def __init__(self, engine: ConversationEngine, *, allowed_origins: Sequence[str] = ()) -> None:
-        self._engine = engine
+    def __init__(self, intake: Intake, *, allowed_origins: Sequence[str] = ()) -> None:
+        self._intake = intake
         self._allowed_origins = {o.rstrip("/") for o in allowed_origins}
         self._sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self._tokens: dict[web.WebSocketResponse, str] = {}  # each open tab's session token
-        engine.stores.bus.subscribe(FRAMES_TOPIC, self._on_frames)
-        engine.stores.bus.on_resume(self._resync)
+        intake.live.subscribe(FRAMES_TOPIC, self._on_frames)
+        intake.live.on_resume(self._resync)
 
     def mount(self, app: web.Application) -> None:
         app.router.add_get("/", self._page)
@@ -98,8 +102,8 @@ class WebChatChannel:
         # Published on the bus: the customer's tab may be connected to another gateway instance.
         frames = [{"type": "message", **m.to_dict()} for m in messages]
         frames.append({"type": "typing", "on": False})
-        await self._engine.stores.bus.publish(FRAMES_TOPIC, {"conversation_id": conversation_id,
-                                                             "frames": frames})
+        await self._intake.live.publish(FRAMES_TOPIC, {"conversation_id": conversation_id,
+                                                       "frames": frames})
 
     async def _on_frames(self, message: dict[str, Any]) -> None:
         for ws in list(self._sockets.get(str(message.get("conversation_id")), ())):
@@ -111,8 +115,7 @@ class WebChatChannel:
         its session again, with the history (the widget re-renders it, de-duplicating by id)."""
         for conversation_id, sockets in list(self._sockets.items()):
             try:
-                history = await self._engine.stores.transcripts.recent(conversation_id,
-                                                                       limit=HISTORY_LIMIT)
+                history = await self._intake.history(conversation_id, limit=HISTORY_LIMIT)
             except STORE_ERRORS as exc:  # away again: the next resume sends it
                 log.warning("web chat history not resent: %s", exc)
                 return
@@ -178,21 +181,19 @@ class WebChatChannel:
 
     async def _hello(self, ws: web.WebSocketResponse, token: Any,
                      previous: str | None) -> str:
-        stores = self._engine.stores
-        ttl = self._engine.settings.webchat_session_ttl_s
-        conversation_id = (await stores.sessions.get(token)
+        intake = self._intake
+        conversation_id = (await intake.session(token)
                            if isinstance(token, str) and 0 < len(token) <= 100 else None)
         if conversation_id is None:
             token = secrets.token_urlsafe(24)
             conversation_id = f"web:{uuid.uuid4().hex}"
-            await stores.conversations.update(conversation_id, channel=self.name,
-                                              customer_id=conversation_id)
-        await stores.sessions.put(token, conversation_id, ttl_s=ttl)  # sliding expiry
+            await intake.open_conversation(conversation_id, customer_id=conversation_id)
+        await intake.keep_session(token, conversation_id)  # sliding expiry
         if previous is not None and previous != conversation_id:
             self._forget(previous, ws)
         self._sockets[conversation_id].add(ws)
         self._tokens[ws] = token
-        history = await stores.transcripts.recent(conversation_id, limit=HISTORY_LIMIT)
+        history = await intake.history(conversation_id, limit=HISTORY_LIMIT)
         await _send(ws, {"type": "session", "session": token, "history": history})
         return conversation_id
 
@@ -214,8 +215,8 @@ class WebChatChannel:
             received_at=time.time(),
         )
         try:
-            accepted = await self._engine.accept(message)
-        except (IntakeClosed, *STORE_ERRORS) as exc:
+            accepted = await self._intake.accept(message)
+        except REFUSED as exc:
             # Not acknowledged: the widget keeps the message and sends it again.
             log.warning("web chat message not accepted: %s", exc)
             await _error(ws, "try_again", "I couldn't take that message just now; it will be "

@@ -36,7 +36,7 @@ from bot.cases import CaseConflict, CaseDesk, CaseNotFound
 from bot.channel_facts import UNKNOWN, ChannelFacts, facts_of
 from bot.state import OPEN, WAITING, Case, CaseEvent, CaseEventKind, CaseStatus
 from bot.stores import Stores
-from channels.base import Channel, DeliveryFailed
+from bot.channel_port import Channel, DeliveryFailed
 from channels.outbound import PermanentSendError, send_with_retry, split_text
 from channels.slack_format import HUMAN_SUBTYPES, clip, escape, unescape
 from inbox.customer_label import customer_label

@@ -10,7 +10,7 @@ import pytest
 
 from bot.messages import OutboundMessage
 from bot.stores import memory_stores
-from channels.base import DeliveryFailed
+from bot.channel_port import DeliveryFailed
 from channels.slack import SlackChannel, SlackConfig
 from tests.fakes.slack_api import DM_CHANNEL, TEAM, TOKEN, FakeSlackApi, dm
 from tests.slack.conftest import MakeGateway, SlackGateway
@@ -75,7 +75,7 @@ async def test_a_send_that_keeps_failing_is_recorded_and_the_gateway_carries_on(
 
 async def test_an_unreachable_slack_api_is_retried_then_reported(
         gateway: SlackGateway, unused_tcp_port: int) -> None:
-    channel = SlackChannel(gateway.engine, SlackConfig(
+    channel = SlackChannel(gateway.engine.intake_for("slack"), SlackConfig(
         bot_token=TOKEN, signing_secret="s", api_url=f"http://127.0.0.1:{unused_tcp_port}/api/"))
     await channel.start()
     try:

@@ -10,8 +10,7 @@ from bot.handoff_package import build_package
 from bot.channel_facts import UNKNOWN, CustomerIdKind
 from bot.handoff_package import package_from_transcript
 from bot.handoff_schema import package_schema
-from bot.settings import Settings
-from channels.registry import all_facts, specs
+from channels.registry import SPECS, all_facts
 
 
 def test_the_schemas_channel_enum_follows_the_registry() -> None:
@@ -21,7 +20,7 @@ def test_the_schemas_channel_enum_follows_the_registry() -> None:
 
 
 def test_every_channel_module_declares_the_facts_its_channel_reports() -> None:
-    for spec in specs(Settings()):
+    for spec in SPECS:
         assert spec.facts.name == spec.name and spec.facts.label and spec.facts.customer_noun
 
 

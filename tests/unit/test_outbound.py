@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.base import DeliveryFailed
+from bot.channel_port import DeliveryFailed
 from channels.outbound import (
     RetryPolicy,
     PermanentSendError,
