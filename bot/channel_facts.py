@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 
 class CustomerIdKind(Enum):
@@ -39,6 +39,9 @@ class ChannelFacts:
     max_text_chars: int | None = None  # per message; longer replies are split
     max_buttons: int | None = None  # None: as many as a turn offers
     encoding: TextEncoding = TextEncoding.UNICODE
+    # Free-form replies are possible only this long after the customer's last message
+    # (WhatsApp's 24-hour customer-service window); None: any time.
+    reply_window_s: int | None = None
     # Platform markup removed before NLU (mentions, link syntax); the core's own cleaning and
     # its intent-injection filter run after it.
     normalise: Callable[[str], str] = field(default=_unchanged, compare=False)
@@ -52,9 +55,16 @@ class ChannelFacts:
         return customer_id if self.ids_are_contacts else None
 
 
-    def for_agents(self) -> dict[str, str]:
+    def reply_until(self, last_customer_message_at: float | None) -> float | None:
+        """Until when a text reply can be delivered (a Unix time), or None when there is no
+        limit. Never written: the window has not opened, so it is closed already."""
+        if self.reply_window_s is None:
+            return None
+        return (last_customer_message_at or 0.0) + self.reply_window_s
+
+    def for_agents(self) -> dict[str, Any]:
         """What the console shows of the channel."""
-        return {"label": self.label, "icon": self.icon}
+        return {"label": self.label, "icon": self.icon, "reply_window_s": self.reply_window_s}
 
 
 def facts_of(known: Mapping[str, ChannelFacts], channel: str | None) -> ChannelFacts:

@@ -47,7 +47,8 @@ class ChannelIntake:
         state = await (conversations.peek(conversation_id) if acknowledging
                        else conversations.get(conversation_id))
         return ConversationView(channel_data=state.channel_data,
-                                offered_buttons=tuple(state.offered_buttons))
+                                offered_buttons=tuple(state.offered_buttons),
+                                last_customer_message_at=state.last_seen)
 
     async def keep_channel_data(self, conversation_id: str, changes: Mapping[str, Any]) -> None:
         await self._stores.conversations.update_channel_data(conversation_id, changes)

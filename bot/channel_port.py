@@ -62,6 +62,7 @@ class Channel(Protocol):
 class ConversationView:
     channel_data: Mapping[str, Any]  # what this channel keeps (keep_channel_data)
     offered_buttons: tuple[Mapping[str, str], ...]  # the bot's latest options: title, payload
+    last_customer_message_at: float | None = None  # when the customer last wrote (Unix time)
 
 
 class Live(Protocol):

@@ -66,6 +66,7 @@ from bot.state import CLOSED, Case, CaseEvent, CaseEventKind, CaseStatus
 from bot.stores import Stores
 from inbox.agents import Agent, check_login, load_accounts, normalise_email
 from inbox.customer_label import customer_label
+from inbox.reply_window import closed_reason, reply_until
 from inbox.suggestions import Parser, faq_answers, suggest
 
 log = logging.getLogger(__name__)
@@ -276,6 +277,10 @@ class AgentConsole:
         agent = self.accounts.get(email)
         return agent.name if agent else email
 
+    async def _reply_until(self, case: Case) -> float | None:
+        return await reply_until(case, facts_of(self._facts, case.channel),
+                                 self.stores.conversations)
+
     async def card(self, case: Case, me: str | None = None,
                    position: int | None = None) -> dict[str, Any]:
         """What the queue shows of a case."""
@@ -284,13 +289,17 @@ class AgentConsole:
         sentiment = package.get("sentiment") or {}
         if position is None and case.is_waiting:
             position = await self.stores.cases.queue_position(case.case_id)
+        facts = facts_of(self._facts, case.channel)
+        until = await self._reply_until(case)
         return {
             "case_id": case.case_id,
             "status": str(case.status),
             "position": position if case.is_waiting else None,
             "channel": case.channel or package.get("channel") or "unknown",
             "trigger": {"kind": case.trigger.get("kind"), "detail": case.trigger.get("detail")},
-            "customer": customer_label(customer, facts_of(self._facts, case.channel)),
+            "customer": customer_label(customer, facts),
+            # Past this (a Unix time) a text reply can no longer be delivered; None: no limit.
+            "reply_until": until,
             "wants": (package.get("summary") or {}).get("wants") or "",
             "agent": case.agent,
             "agent_name": self.agent_name(case.agent),
@@ -539,6 +548,10 @@ class AgentConsole:
             raise ApiError(400, "bad_request",
                            f"That reply is too long ({len(text)} characters; at most "
                            f"{MAX_REPLY_CHARS}).")
+        until = await self._reply_until(case)
+        if until is not None and until <= self.clock():
+            raise ApiError(409, "reply_window_closed",
+                           closed_reason(facts_of(self._facts, case.channel)))
         try:
             case = await self.desk.agent_reply(case.case_id, agent.email, text)
         except CaseConflict:

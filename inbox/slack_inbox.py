@@ -40,6 +40,7 @@ from bot.channel_port import Channel, DeliveryFailed
 from channels.outbound import PermanentSendError, send_with_retry, split_text
 from channels.slack_format import HUMAN_SUBTYPES, clip, escape, unescape
 from inbox.customer_label import customer_label
+from inbox.reply_window import closed_reason, reply_until
 
 if TYPE_CHECKING:  # for typing only: the inbox works through the Slack channel it is given
     from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -206,7 +207,11 @@ class SlackInbox:
         elif kind is CaseEventKind.FOLLOW_UP_CONTACT and event.text:
             await self._thread(case_id, ts, f"The customer left a contact for the follow-up: "
                                    f"{escape(event.text)}")
-        if kind not in (CaseEventKind.CUSTOMER_MESSAGE, CaseEventKind.AGENT_MESSAGE) and not fresh:
+        # A customer's message moves a reply window (if the channel has one) on.
+        windowed = facts_of(self._facts, event.case.channel).reply_window_s is not None
+        if not fresh and (kind not in (CaseEventKind.CUSTOMER_MESSAGE,
+                                       CaseEventKind.AGENT_MESSAGE)
+                          or (kind is CaseEventKind.CUSTOMER_MESSAGE and windowed)):
             case = await self._desk.get(case_id)  # claimed, returned, resolved, cancelled, rated
             if case is not None:
                 await self._update_parent(case, ts)
@@ -225,7 +230,7 @@ class SlackInbox:
                 f"slack-inbox:parent:{case_id}", ttl_s=PARENT_LEASE_S):
             ts = await self._wait_for_parent(case_id)
             return (ts, False) if ts else None
-        text, blocks = render_case(case, facts=facts_of(self._facts, case.channel))
+        text, blocks = await self._render(case)
         self._unposted.add(case_id)  # until it worked: the next event of the case tries again
         result = await self._send(f"chat.postMessage of case {case_id}",
                                   lambda: self._slack.client.chat_postMessage(
@@ -250,10 +255,15 @@ class SlackInbox:
         return None
 
     async def _update_parent(self, case: Case, ts: str) -> None:
-        text, blocks = render_case(case, facts=facts_of(self._facts, case.channel))
+        text, blocks = await self._render(case)
         await self._send(f"chat.update of case {case.case_id}",
                          lambda: self._slack.client.chat_update(
                              channel=self._channel, ts=ts, text=text, blocks=blocks))
+
+    async def _render(self, case: Case) -> tuple[str, list[dict[str, Any]]]:
+        facts = facts_of(self._facts, case.channel)
+        return render_case(case, facts=facts,
+                           reply_until=await reply_until(case, facts, self._stores.conversations))
 
     async def _thread(self, case_id: str, ts: str, text: str) -> None:
         for chunk in split_text(text, SECTION_LIMIT):
@@ -341,6 +351,12 @@ class SlackInbox:
                 case = await self._desk.get(case_id)  # someone was quicker: explained below
         if case is None or case.status is not CaseStatus.ACTIVE or case.agent != agent:
             self._tell(user, _refusal(case, case_id, agent, "your message was not sent"),
+                       thread_ts=thread_ts)
+            return
+        facts = facts_of(self._facts, case.channel)
+        until = await reply_until(case, facts, self._stores.conversations)
+        if until is not None and until <= time.time():
+            self._tell(user, f"Your message was not sent: {closed_reason(facts)}",
                        thread_ts=thread_ts)
             return
         try:
@@ -490,8 +506,10 @@ SLACK_INBOX_KEY = web.AppKey("slack_inbox", SlackInbox)
 
 
 # --- rendering -----------------------------------------------------------------------------------
-def render_case(case: Case, *, facts: ChannelFacts = UNKNOWN) -> tuple[str, list[dict[str, Any]]]:
-    """The parent message of a case (`facts`: its channel's): notification text and Block Kit
+def render_case(case: Case, *, facts: ChannelFacts = UNKNOWN, reply_until: float | None = None,
+                now: float | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """The parent message of a case (`facts`: its channel's; `reply_until`: until when a text
+    reply can be delivered, for a channel with a reply window): notification text and Block Kit
     blocks."""
     package = case.package or {}
     summary = package.get("summary") or {}
@@ -530,12 +548,25 @@ def render_case(case: Case, *, facts: ChannelFacts = UNKNOWN) -> tuple[str, list
     ]
     blocks.append({"type": "section", "fields": [
         {"type": "mrkdwn", "text": clip(f, FIELD_LIMIT)} for f in fields]})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _status(case)}]})
+    context = [{"type": "mrkdwn", "text": _status(case)}]
+    if reply_until is not None:
+        context.append({"type": "mrkdwn", "text": _reply_window(facts, reply_until, now)})
+    blocks.append({"type": "context", "elements": context})
     buttons = _buttons(case)
     if buttons:
         blocks.append({"type": "actions", "block_id": f"inbox:{case_id}", "elements": buttons})
     text = clip(f"Case {case_id} from {channel}: {summary.get('wants') or kind}", SECTION_LIMIT)
     return escape(text), blocks
+
+
+def _reply_window(facts: ChannelFacts, until: float, now: float | None) -> str:
+    if until <= (time.time() if now is None else now):
+        return f":warning: Text replies can no longer be delivered. {closed_reason(facts)}"
+    # Slack shows the time in each agent's own time zone; the fallback is UTC.
+    fallback = time.strftime("%H:%M UTC", time.gmtime(until))
+    return (f":hourglass_flowing_sand: <!date^{int(until)}^Text replies possible until "
+            f"{{date_short_pretty}} {{time}}|Text replies possible until {fallback}> "
+            f"({(facts.reply_window_s or 0) // 3600} h after the customer's last message).")
 
 
 def _status(case: Case) -> str:

@@ -440,14 +440,43 @@
       c.status === 'returned' ? 'This conversation is back with the assistant.' : 'The customer cancelled this request.';
     else if (c.status === 'active' && !mine) note = (c.agent_name || c.agent) + ' is handling this case.';
     else if (!mine) note = 'Claim this case to reply. The customer sees that a person joined.';
+    var tone = c.status === 'queued' || c.status === 'follow_up' ? 'info' : 'muted';
+    // A channel that limits replies in time (its facts' reply window): said generically, so a
+    // new channel with a window needs no code here.
+    var win = replyWindow(c);
+    if (win && (mine || !note)) { note = win.text; tone = win.open ? 'info' : 'warn'; }
     composerNote.hidden = !note;
     composerNote.textContent = note;
-    composerNote.setAttribute('data-tone', c.status === 'queued' || c.status === 'follow_up' ? 'info' : 'muted');
-    replyInput.disabled = !mine;
-    sendBtn.disabled = !mine || busy;
+    composerNote.setAttribute('data-tone', tone);
+    composerNote.setAttribute('data-reply-window', win ? (win.open ? 'open' : 'closed') : 'none');
+    var canSend = mine && !(win && !win.open);
+    replyInput.disabled = !canSend;
+    sendBtn.disabled = !canSend || busy;
     replyForm.setAttribute('data-disabled', mine ? 'false' : 'true');
     replyForm.hidden = !!CLOSED[c.status];
     if (!mine) suggestionsEl.hidden = true;
+  }
+
+  var windowTimer = null;
+
+  function replyWindow(c) {
+    clearTimeout(windowTimer);
+    if (c.reply_until == null || CLOSED[c.status]) return null;
+    var until = new Date(c.reply_until * 1000);
+    var hours = Math.round((channelOf(c.channel).reply_window_s || 0) / 3600);
+    var when = until.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    if (until.toDateString() !== new Date().toDateString()) {
+      when = until.toLocaleDateString([], { weekday: 'short', day: 'numeric', month: 'short' }) + ' ' + when;
+    }
+    var left = until.getTime() - Date.now();
+    if (left <= 0) {
+      return { open: false, text: 'Text replies can no longer be delivered: ' + channelOf(c.channel).label +
+        ' allows them only ' + hours + ' h after the customer\'s last message. When they write again, you can reply.' };
+    }
+    // Closes while the case is on screen: shown as closed then, without a reload.
+    windowTimer = setTimeout(function () { if (detail) renderComposer(); }, Math.min(left + 500, 2147483000));
+    return { open: true, text: 'Text replies possible until ' + when + ' (' + hours +
+      ' h after the customer\'s last message).' };
   }
 
   function dl(target, pairs, emptyText) {

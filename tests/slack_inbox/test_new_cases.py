@@ -3,6 +3,7 @@ the buttons Claim, Return to bot and Resolve; its ts is kept in the case state."
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -126,3 +127,29 @@ def test_the_customer_is_shown_as_the_console_shows_them(channel: str, customer_
     _, blocks = render_case(case, facts=all_facts()[channel])
     assert f"*Customer*\n{shown}" in texts(blocks)
     assert customer_id not in str(blocks) and "[phone" not in str(blocks)
+
+
+WINDOWED = dataclasses.replace(all_facts()["sms"], name="windowed", label="Windowed",
+                               reply_window_s=24 * 3600)
+
+
+def test_a_channel_with_a_reply_window_says_until_when_a_text_reply_can_go_out() -> None:
+    _, blocks = render_case(a_case(), facts=WINDOWED, reply_until=1_700_000_000.0,
+                            now=1_699_990_000.0)
+    body = texts(blocks)
+    # Slack renders <!date^...> in each agent's own time zone; the fallback is UTC.
+    assert "<!date^1700000000^Text replies possible until {date_short_pretty} {time}|" \
+           "Text replies possible until 22:13 UTC>" in body
+    assert "24 h after the customer's last message" in body
+
+
+def test_a_closed_reply_window_warns_that_text_replies_cannot_be_delivered() -> None:
+    _, blocks = render_case(a_case(), facts=WINDOWED, reply_until=1_700_000_000.0,
+                            now=1_700_000_001.0)
+    assert "Text replies can no longer be delivered. Windowed delivers text replies only " \
+           "within 24 h of the customer's last message." in texts(blocks)
+
+
+def test_a_channel_without_a_reply_window_says_nothing_about_one() -> None:
+    _, blocks = render_case(a_case(), facts=all_facts()["sms"])
+    assert "replies" not in texts(blocks)
