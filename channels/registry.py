@@ -19,8 +19,9 @@ Builder = Callable[[Intake, Mapping[str, str]], Channel]
 @dataclass(frozen=True)
 class ChannelSpec:
     facts: ChannelFacts
-    required_env: tuple[str, ...]
+    required_env: tuple[str, ...]  # every one of these must be set
     build: Builder
+    any_env: tuple[str, ...] = ()  # and at least one of these (where either will do)
 
     @property
     def name(self) -> str:
@@ -31,7 +32,7 @@ SPECS: tuple[ChannelSpec, ...] = (
     ChannelSpec(webchat.FACTS, (), webchat.build),
     ChannelSpec(slack.FACTS, slack.REQUIRED_ENV, slack.build),
     ChannelSpec(telegram.FACTS, ("TELEGRAM_BOT_TOKEN",), telegram.build),
-    ChannelSpec(sms.FACTS, sms.REQUIRED_ENV, sms.build),
+    ChannelSpec(sms.FACTS, sms.REQUIRED_ENV, sms.build, any_env=sms.SENDER_ENV),
 )
 
 
@@ -47,6 +48,8 @@ def build_channels(intake_for: Callable[[str], Intake],
     channels: list[Channel] = []
     for spec in SPECS:
         missing = [name for name in spec.required_env if not env.get(name)]
+        if spec.any_env and not any(env.get(name) for name in spec.any_env):
+            missing.append(" or ".join(spec.any_env))
         if missing:
             log.info("channel %s: off (%s not set)", spec.name, ", ".join(missing))
             continue

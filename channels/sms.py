@@ -58,11 +58,13 @@ from channels.twilio_messaging import (BODY_LIMIT, DEFAULT_API_URL, MAX_BODY_BYT
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FACTS", "MAX_BODY_BYTES", "MediaKind", "REQUIRED_ENV", "WEBHOOK_PATH", "SmsChannel",
-           "build"]
+__all__ = ["FACTS", "MAX_BODY_BYTES", "MediaKind", "REQUIRED_ENV", "SENDER_ENV", "WEBHOOK_PATH",
+           "SmsChannel", "build"]
 
 WEBHOOK_PATH = "/sms/twilio"
 REQUIRED_ENV = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL")
+# Who the replies come from: without either, the account is used for other channels only.
+SENDER_ENV = ("TWILIO_FROM_NUMBER", "TWILIO_MESSAGING_SERVICE_SID")
 FACTS = ChannelFacts(name="sms", label="SMS", customer_noun="SMS customer",
                      customer_id=CustomerIdKind.PHONE,
                      icon="M8.5 2.5h7A2.5 2.5 0 0 1 18 5v14a2.5 2.5 0 0 1-2.5 2.5h-7A2.5 2.5 0 0 1 6 19V5"

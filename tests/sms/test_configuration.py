@@ -12,7 +12,7 @@ from bot.app import create_app
 from bot.settings import Settings, SettingsError
 from bot.stores import memory_stores
 from channels.registry import SPECS
-from channels.sms import REQUIRED_ENV
+from channels.sms import REQUIRED_ENV, SENDER_ENV
 from tests.conftest import Serve
 from tests.fakes.twilio_api import AUTH_TOKEN
 from tests.sms.conftest import MakeGateway, SmsGateway, sms_env
@@ -42,13 +42,20 @@ async def test_the_channel_is_off_with_an_empty_environment(serve: Serve) -> Non
 
 def test_the_registry_requires_what_the_channel_needs() -> None:
     [spec] = [s for s in SPECS if s.name == "sms"]
-    assert spec.required_env == REQUIRED_ENV
+    assert (spec.required_env, spec.any_env) == (REQUIRED_ENV, SENDER_ENV)
 
 
-def test_credentials_without_a_sender_are_a_configuration_error() -> None:
+async def test_twilio_credentials_without_an_sms_sender_leave_sms_off(
+        serve: Serve, caplog: pytest.LogCaptureFixture) -> None:
+    # A Twilio account used for WhatsApp only.
     env = sms_env("http://127.0.0.1:9", TWILIO_FROM_NUMBER="")
-    with pytest.raises(SettingsError, match="TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID"):
-        create_app(Settings(), stores=memory_stores(), env=env)
+    caplog.set_level(logging.INFO, logger="channels.registry")
+    url = await serve(create_app(Settings(), stores=memory_stores(), env=env))
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{url}/sms/twilio", data={"Body": "hi"}) as resp:
+            assert resp.status == 404
+    assert "channel sms: off (TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID not set)" \
+        in caplog.text
 
 
 def test_a_public_base_url_without_scheme_is_a_configuration_error() -> None:
