@@ -53,6 +53,10 @@ class ChannelIntake:
     async def keep_channel_data(self, conversation_id: str, changes: Mapping[str, Any]) -> None:
         await self._stores.conversations.update_channel_data(conversation_id, changes)
 
+    async def report_undelivered(self, conversation_id: str, detail: str, *,
+                                 message_id: str) -> None:
+        await self._engine.record_undelivered(conversation_id, detail, message_id=message_id)
+
     async def first_seen(self, key: str) -> bool:
         return await self._stores.idempotency.first_seen(
             f"{self.channel}:{key}", ttl_s=self._stores.retention.dedupe_s)

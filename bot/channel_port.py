@@ -112,6 +112,12 @@ class Intake(Protocol):
         """Change the named keys of this channel's data (others stay as they are)."""
         ...
 
+    async def report_undelivered(self, conversation_id: str, detail: str, *,
+                                 message_id: str) -> None:
+        """A message the platform accepted failed later (its status callback said so): kept in
+        the transcript, where the agents see it, as a failed `deliver` is."""
+        ...
+
     async def first_seen(self, key: str) -> bool:
         """True the first time a key of this channel is seen (within the de-duplication
         window): platform retries of something the channel handles itself."""

@@ -499,8 +499,13 @@ class ConversationEngine:
             # Kept in the transcript; recorded so it is visible, never dropped silently.
             log.error("delivery to %s failed: %s", mask_id(conversation_id), exc)
             if messages:
-                await self._record_line(conversation_id, "system", f"undelivered: {exc}",
-                                        message_id=messages[-1].message_id + ":undelivered")
+                await self.record_undelivered(conversation_id, str(exc),
+                                              message_id=messages[-1].message_id)
+
+    async def record_undelivered(self, conversation_id: str, detail: str, *,
+                                 message_id: str) -> None:
+        await self._record_line(conversation_id, "system", f"undelivered: {detail}",
+                                message_id=message_id + ":undelivered")
 
     async def _record_line(self, conversation_id: str, role: str, text: str, *, message_id: str,
                            buttons: list[dict[str, str]] | None = None,

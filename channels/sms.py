@@ -43,16 +43,7 @@ from bot.channel_port import (REFUSED, ChannelFacts, CustomerIdKind, DeliveryFai
                               TextEncoding)
 from bot.redaction import mask_id
 from channels import twilio_messaging as twilio
-from channels.outbound import (
-    AGENT_LABEL,
-    RetryPolicy,
-    send_with_retry,
-    shown_text,
-    sms_encoding,
-    sms_segments,
-    sms_text,
-    split_text,
-)
+from channels.outbound import RetryPolicy, send_with_retry, sms_encoding, sms_segments, sms_text
 from channels.twilio_messaging import (BODY_LIMIT, DEFAULT_API_URL, MAX_BODY_BYTES, MediaKind,
                                        TwilioMessaging, TwilioRefused, twiml)
 
@@ -207,7 +198,7 @@ class SmsChannel:
             log.info("sms: %d repl%s to %s dropped: the number opted out (STOP)", len(messages),
                      "y" if len(messages) == 1 else "ies", mask_id(conversation_id))
             return
-        parts = _bodies(messages)
+        parts = twilio.bodies(messages, convert=sms_text)
         for number, part in enumerate(parts, start=1):
             what = f"sms to {mask_id(conversation_id)} (part {number}/{len(parts)})"
             sid = await send_with_retry(partial(self._send, conversation_id, to, part), what=what,
@@ -250,27 +241,3 @@ def _inbound(conversation_id: str, sender: str, sid: str, body: str,
         attachments=twilio.attachments(form),
         received_at=time.time(),
     )
-
-
-def _bodies(messages: Sequence[OutboundMessage]) -> list[str]:
-    """The SMS bodies of a turn, in order, each within Twilio's limit and in GSM-7 where the
-    meaning survives. A person's words say so on every part (on the first alone, the rest read
-    as the bot's)."""
-    if not any(m.role == "agent" for m in messages):
-        return split_text(sms_text(_render(messages)), BODY_LIMIT)
-    bodies: list[str] = []
-    for message in messages:
-        label = AGENT_LABEL if message.role == "agent" and message.text.strip() else ""
-        text = sms_text(_render([message], labelled=False))
-        bodies += [label + part for part in split_text(text, BODY_LIMIT - len(label))]
-    return bodies
-
-
-def _render(messages: Sequence[OutboundMessage], *, labelled: bool = True) -> str:
-    """One body for a turn. Buttons of every message are numbered together at the end, in the
-    order the core kept them as the offered buttons, so "2" means the same thing on both sides."""
-    texts = [(shown_text(m) if labelled else m.text) + (f"\n{m.image_url}" if m.image_url else "")
-             for m in messages]
-    turn = OutboundMessage(text="\n\n".join(t for t in texts if t.strip()),
-                           buttons=tuple(b for m in messages for b in m.buttons))
-    return turn.text_with_numbered_options()

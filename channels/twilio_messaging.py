@@ -12,7 +12,7 @@ import re
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Literal, Mapping, Sequence
+from typing import Callable, Literal, Mapping, Sequence
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -25,9 +25,10 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channel_port import Attachment, Button, SettingsError
+from bot.channel_port import Attachment, Button, OutboundMessage, SettingsError
 from bot.http_bodies import read_bytes
-from channels.outbound import PermanentSendError, RetryableSendError
+from channels.outbound import (AGENT_LABEL, PermanentSendError, RetryableSendError, shown_text,
+                               split_text)
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +239,32 @@ def attachments(form: MultiDict[str]) -> tuple[Attachment, ...]:
                    url=field(form, f"MediaUrl{i}") or None,
                    mime_type=field(form, f"MediaContentType{i}") or None)
         for i in range(min(count, MAX_MEDIA)))
+
+
+def bodies(messages: Sequence[OutboundMessage], *,
+           convert: Callable[[str], str] = lambda text: text) -> list[str]:
+    """The bodies of a turn, in order, each within Twilio's limit (`convert`: the channel's
+    text conversion, e.g. GSM-7 for SMS). A person's words say so on every part (on the first
+    alone, the rest read as the bot's)."""
+    if not any(m.role == "agent" for m in messages):
+        return split_text(convert(_render(messages)), BODY_LIMIT)
+    parts: list[str] = []
+    for message in messages:
+        label = AGENT_LABEL if message.role == "agent" and message.text.strip() else ""
+        text = convert(_render([message], labelled=False))
+        parts += [label + part for part in split_text(text, BODY_LIMIT - len(label))]
+    return parts
+
+
+def _render(messages: Sequence[OutboundMessage], *, labelled: bool = True) -> str:
+    """One body for a turn. Buttons of every message are numbered together at the end, in the
+    order the core kept them as the offered buttons, so "2" means the same thing on both sides
+    (plain Twilio messages carry no buttons of their own)."""
+    texts = [(shown_text(m) if labelled else m.text) + (f"\n{m.image_url}" if m.image_url else "")
+             for m in messages]
+    turn = OutboundMessage(text="\n\n".join(t for t in texts if t.strip()),
+                           buttons=tuple(b for m in messages for b in m.buttons))
+    return turn.text_with_numbered_options()
 
 
 def _media_kind(mime_type: str) -> MediaKind:

@@ -1,5 +1,6 @@
-"""A fake Twilio for SMS tests: the REST Messages resource the real `twilio` client talks to, and
-the other direction, Twilio's signed webhook requests to the gateway.
+"""A fake Twilio for SMS and WhatsApp tests: the REST Messages resource the real `twilio` client
+talks to, and the other direction, Twilio's signed webhook and status-callback requests to the
+gateway.
 
 The API side records every create request (`attempts`) and the accepted ones (`sent`), can be told
 to fail the next requests (`fail_next`), and refuses what Twilio's Messages resource refuses, with
@@ -10,6 +11,14 @@ its HTTP status and error code (https://www.twilio.com/docs/api/errors):
   `numbers`): 400 (21606); a MessagingServiceSid that is not "MG" + 32 hex digits: 400 (21701);
 - no Body (and no MediaUrl): 400 (21602); a Body over 1600 characters: 400 (21617);
 - a To that texted STOP on Twilio's side (`unsubscribed`): 400 (21610).
+WhatsApp (`whatsapp:+...` addresses, https://www.twilio.com/docs/whatsapp/api):
+- To and From must both be WhatsApp addresses or neither; a WhatsApp From that is not one of the
+  account's senders (`whatsapp_senders`): 400 (63007);
+- a ContentSid that is not "HX" + 32 hex digits: 400 (21655);
+- a free-form message (a Body, no ContentSid) to a customer whose last message is more than 24
+  hours old (`customer_wrote`, by the fake's `clock`) is accepted (201, queued) and fails later:
+  Twilio then POSTs the signed status callback (StatusCallback) "undelivered" with ErrorCode
+  63016, as it does. Delivered messages get "sent" then "delivered" callbacks.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -31,8 +41,12 @@ AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 FROM_NUMBER = "+15005550006"
 PUBLIC_BASE_URL = "https://help.example.com"  # what Twilio calls; the gateway sits behind a proxy
 BODY_LIMIT = 1600
+WHATSAPP_FROM = "whatsapp:+14155238886"  # the Twilio sandbox's sender
+WHATSAPP_WINDOW_S = 24 * 3600
+OUTSIDE_WINDOW = 63016
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
 _SERVICE_SID = re.compile(r"MG[0-9a-f]{32}")
+_CONTENT_SID = re.compile(r"HX[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -52,8 +66,17 @@ class FakeTwilio:
     unsubscribed: set[str] = field(default_factory=set)
     # The account's own phone numbers: the only valid From.
     numbers: set[str] = field(default_factory=lambda: {FROM_NUMBER})
+    whatsapp_senders: set[str] = field(default_factory=lambda: {WHATSAPP_FROM})
     attempts: list[dict[str, str]] = field(default_factory=list)
     sent: list[dict[str, str]] = field(default_factory=list)
+    # When each WhatsApp customer last wrote (by `clock`): their 24-hour window.
+    customer_wrote: dict[str, float] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
+    callbacks: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # status, form
+    # The gateway's own address: status callbacks Twilio sends to PUBLIC_BASE_URL (a proxy in
+    # front of the gateway) are posted here, signed for the public URL.
+    gateway_url: str | None = None
+    _callback_tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _failures: deque[Failure | None] = field(default_factory=deque)  # None: let one through
     _sids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -69,6 +92,11 @@ class FakeTwilio:
         self._failures.extend([None] * after)
         for _ in range(times):
             self._failures.append(Failure(status, code or status, message, retry_after))
+
+    def whatsapp_env(self, api_url: str, **overrides: str) -> dict[str, str]:
+        """The gateway environment for the WhatsApp channel alone (no SMS sender)."""
+        return self.channel_env(api_url, TWILIO_FROM_NUMBER="",
+                                TWILIO_WHATSAPP_FROM=WHATSAPP_FROM, **overrides)
 
     def channel_env(self, api_url: str, **overrides: str) -> dict[str, str]:
         """The gateway environment that points the SMS channel at this fake (empty values are
@@ -111,8 +139,10 @@ class FakeTwilio:
         refusal = self._refusal(form)
         if refusal is not None:
             return _error(400, *refusal)
-        sid = f"SM{next(self._sids):032x}"
+        sid = f"{'MM' if form['To'].startswith('whatsapp:') else 'SM'}{next(self._sids):032x}"
         self.sent.append({**form, "Sid": sid})
+        if form["To"].startswith("whatsapp:"):
+            self._report_status(sid, form)
         return web.json_response(status=201, data={
             "sid": sid, "account_sid": self.account_sid, "to": form["To"],
             "from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid"),
@@ -127,13 +157,23 @@ class FakeTwilio:
     def _refusal(self, form: Mapping[str, str]) -> tuple[int, str] | None:
         """Twilio's error code and message for a create request it refuses, or None."""
         to, sender, service = form.get("To", ""), form.get("From"), form.get("MessagingServiceSid")
+        whatsapp = to.startswith("whatsapp:")
         if not to:
             return 21604, "A 'To' phone number is required."
-        if not _E164.fullmatch(to):
+        if not _E164.fullmatch(to.removeprefix("whatsapp:")):
             return 21211, f"Invalid 'To' Phone Number: {to[:40]}"
         if not (sender or service):
             return 21603, "A 'From' phone number is required."
-        if sender and sender not in self.numbers:
+        if sender and whatsapp != sender.startswith("whatsapp:"):
+            return 21910, "Invalid From and To pair. From and To should be of the same channel"
+        if whatsapp and sender and sender not in self.whatsapp_senders:
+            return 63007, ("Twilio could not find a Channel with the specified From address: "
+                           f"{sender[:60]}")
+        if form.get("ContentSid") and not _CONTENT_SID.fullmatch(form["ContentSid"]):
+            return 21655, "The ContentSid is Invalid"
+        if form.get("ContentSid"):
+            return None  # a template: its text is Twilio's, no Body needed
+        if sender and not whatsapp and sender not in self.numbers:
             return 21606, (f"The 'From' phone number provided ({sender[:40]}) is not a valid "
                            "message-capable Twilio phone number for this destination.")
         if service and not _SERVICE_SID.fullmatch(service):
@@ -145,6 +185,43 @@ class FakeTwilio:
         if to in self.unsubscribed:
             return 21610, "Attempt to send to unsubscribed recipient"
         return None
+
+    def _report_status(self, sid: str, form: Mapping[str, str]) -> None:
+        """Twilio's later word on a WhatsApp message, to its StatusCallback (signed)."""
+        url = form.get("StatusCallback")
+        wrote = self.customer_wrote.get(form["To"].removeprefix("whatsapp:"))
+        outside = not form.get("ContentSid") and (
+            wrote is None or self.clock() - wrote > WHATSAPP_WINDOW_S)
+        statuses = [("undelivered", str(OUTSIDE_WINDOW))] if outside else [
+            ("sent", ""), ("delivered", "")]
+        if not url:
+            return
+
+        async def report() -> None:
+            for status, code in statuses:
+                params = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status,
+                          "SmsStatus": status, "To": form["To"], "From": form.get("From", ""),
+                          "AccountSid": self.account_sid, "ApiVersion": "2010-04-01",
+                          "ChannelPrefix": "whatsapp"}
+                if code:
+                    params["ErrorCode"] = code
+                # Twilio calls the URL it was given, signing that URL.
+                headers = {"X-Twilio-Signature": self.sign(url, params)}
+                target = (url.replace(self.public_base_url, self.gateway_url, 1)
+                          if self.gateway_url else url)
+                async with aiohttp.ClientSession() as http:
+                    async with http.post(target, data=params, headers=headers) as resp:
+                        self.callbacks.append((resp.status, params))
+
+        task = asyncio.ensure_future(report())
+        self._callback_tasks.add(task)
+        task.add_done_callback(self._callback_tasks.discard)
+
+    async def wait_for_callbacks(self, count: int, *, timeout_s: float = 5.0
+                                 ) -> list[tuple[int, dict[str, str]]]:
+        await wait_until(lambda: len(self.callbacks) >= count, timeout_s=timeout_s,
+                         what=f"{count} status callbacks (have {len(self.callbacks)})")
+        return list(self.callbacks)
 
     # --- webhooks to the gateway ----------------------------------------------------------
     def sign(self, url: str, params: Mapping[str, str]) -> str:
@@ -179,6 +256,24 @@ class FakeTwilio:
         async with aiohttp.ClientSession() as http:
             async with http.post(gateway_url + path, data=dict(params), headers=headers) as resp:
                 return resp.status, resp.content_type, await resp.text()
+
+    async def whatsapp(self, gateway_url: str, *, sender: str, body: str, sid: str,
+                       button: tuple[str, str] | None = None,
+                       media: Sequence[tuple[str, str]] = (),
+                       extra: Mapping[str, str] | None = None) -> tuple[int, str, str]:
+        """A customer writes on WhatsApp (sender: their E.164 number; button: the payload and
+        text of a quick reply they tapped); their 24-hour window starts again."""
+        self.customer_wrote[sender] = self.clock()
+        params = self.inbound_params(sender=f"whatsapp:{sender}", body=body, sid=sid, media=media)
+        for name in ("ToCountry", "ToState", "ToCity", "ToZip", "FromZip", "FromState",
+                     "FromCity", "FromCountry", "SmsStatus"):
+            params.pop(name, None)  # WhatsApp webhooks carry no geography
+        params.update({"To": WHATSAPP_FROM, "ProfileName": "Sam", "WaId": sender.lstrip("+"),
+                       "MessageType": "button" if button else ("image" if media else "text")})
+        if button:
+            params["ButtonPayload"], params["ButtonText"] = button
+        params.update(extra or {})
+        return await self.post_webhook(gateway_url, params, path="/whatsapp/twilio")
 
     async def text(self, gateway_url: str, *, sender: str, body: str, sid: str,
                    media: Sequence[tuple[str, str]] = (),
