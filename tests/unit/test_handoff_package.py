@@ -100,8 +100,10 @@ def test_only_the_current_session_is_packaged() -> None:
     assert "old session message" not in texts
 
 
-@pytest.mark.parametrize("channel, expected", [("telegram", "telegram"), ("fax", "unknown")])
-def test_unknown_channels_are_labelled_unknown(channel: str, expected: str) -> None:
+@pytest.mark.parametrize("channel, expected", [("telegram", "telegram"),
+                                               ("whatsapp", "whatsapp"),
+                                               ("<script>", "unknown"), ("", "unknown")])
+def test_what_is_not_a_channel_name_is_labelled_unknown(channel: str, expected: str) -> None:
     assert package(channel=channel)["channel"] == expected
 
 
