@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from bot.channel_port import UNKNOWN, Channel, ChannelFacts, Intake
-from channels import slack, sms, telegram, webchat
+from channels import slack, sms, telegram, webchat, whatsapp
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ SPECS: tuple[ChannelSpec, ...] = (
     ChannelSpec(slack.FACTS, slack.REQUIRED_ENV, slack.build),
     ChannelSpec(telegram.FACTS, ("TELEGRAM_BOT_TOKEN",), telegram.build),
     ChannelSpec(sms.FACTS, sms.REQUIRED_ENV, sms.build, any_env=sms.SENDER_ENV),
+    ChannelSpec(whatsapp.FACTS, whatsapp.REQUIRED_ENV, whatsapp.build),
 )
 
 

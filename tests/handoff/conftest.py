@@ -42,12 +42,12 @@ def intent_of(text: str) -> str:
     return "inform"
 from tests.fakes.slack_api import FakeSlackApi, SlackSender
 from tests.fakes.telegram_api import FakeTelegramAPI, Updates
-from tests.fakes.twilio_api import FakeTwilio
+from tests.fakes.twilio_api import WHATSAPP_FROM, FakeTwilio
 
 TELEGRAM_SECRET = "handoff-telegram-webhook-secret_01"
 TELEGRAM_CHAT = 4242
 SMS_NUMBER = "+447700900123"
-CHANNELS = ("web", "slack", "telegram", "sms")
+CHANNELS = ("web", "slack", "telegram", "sms", "whatsapp")
 
 ANA, ANA_PASSWORD = "ana@northwind.example", "ana-correct-horse"
 # Hashed once per run (scrypt is deliberately slow).
@@ -88,7 +88,7 @@ class Fakes:
             "SLACK_API_URL": self.slack_url, "SLACK_CHANNELS": slack_api.SUPPORT_CHANNEL,
             "TELEGRAM_BOT_TOKEN": telegram_api.TOKEN, "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
             "TELEGRAM_API_URL": self.telegram_url,
-            **self.twilio.channel_env(self.twilio_url),
+            **self.twilio.channel_env(self.twilio_url, TWILIO_WHATSAPP_FROM=WHATSAPP_FROM),
         }
 
 
@@ -314,6 +314,21 @@ class SmsCustomer(Customer):
         return [Received(b) for b in self.gateway.fakes.twilio.bodies(SMS_NUMBER)]
 
 
+class WhatsAppCustomer(Customer):
+    """A customer writing to the business on WhatsApp."""
+
+    channel = "whatsapp"
+    conversation_id = f"whatsapp:{SMS_NUMBER}"
+
+    async def say(self, text: str) -> None:
+        status, _, _ = await self.gateway.fakes.twilio.whatsapp(
+            self.gateway.url, sender=SMS_NUMBER, body=text, sid="SM" + uuid.uuid4().hex)
+        assert status == 200
+
+    def received(self) -> list[Received]:
+        return [Received(b) for b in self.gateway.fakes.twilio.bodies(self.conversation_id)]
+
+
 MakeCustomer = Callable[..., Awaitable[Customer]]
 
 
@@ -329,7 +344,7 @@ async def make_customer(make_gateway: MakeGateway) -> AsyncIterator[MakeCustomer
             web_customers.append(customer)
             return customer
         kinds: dict[str, type[Customer]] = {"slack": SlackCustomer, "telegram": TelegramCustomer,
-                                             "sms": SmsCustomer}
+                                             "sms": SmsCustomer, "whatsapp": WhatsAppCustomer}
         return kinds[channel](gateway)
 
     yield make

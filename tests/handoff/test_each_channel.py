@@ -100,8 +100,10 @@ async def test_a_handoff_round_trip_on_the_customers_own_channel(
     assert (await gateway.stores.cases.get(case_id)).agent == ANA
 
     # No other platform was sent anything: everything went through the customer's own channel.
-    platform_sends = {"slack": gateway.fakes.slack.posts(), "sms": gateway.fakes.twilio.sent,
-                      "telegram": gateway.fakes.telegram.sent()}
+    twilio = gateway.fakes.twilio.sent
+    platform_sends = {"slack": gateway.fakes.slack.posts(), "telegram": gateway.fakes.telegram.sent(),
+                      "sms": [m for m in twilio if not m["To"].startswith("whatsapp:")],
+                      "whatsapp": [m for m in twilio if m["To"].startswith("whatsapp:")]}
     assert all(not sent for name, sent in platform_sends.items() if name != channel)
     await socket.close()
 

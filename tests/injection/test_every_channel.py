@@ -1,5 +1,5 @@
 """The neutralisation holds on every channel: whatever a customer sends over the web chat, Slack,
-Telegram or SMS, what reaches Rasa's REST channel never unpacks into an intent, unless it is the
+Telegram, SMS or WhatsApp, what reaches Rasa's REST channel never unpacks into an intent, unless it is the
 gateway's own payload for a customer who asked for a person in words ("agent")."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tests.fakes import slack_api, telegram_api
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.slack_api import FakeSlackApi, SlackSender, dm
 from tests.fakes.telegram_api import FakeTelegramAPI, Updates
-from tests.fakes.twilio_api import FakeTwilio
+from tests.fakes.twilio_api import WHATSAPP_FROM, FakeTwilio
 from tests.gateways import Running, start_gateway
 from tests.injection.test_neutralise import injections, unpacked
 from tests.serving import Stop, start_app
@@ -82,6 +82,13 @@ class Channels:
         assert status == 200
         return f"sms:{number}"
 
+    async def whatsapp(self, text: str) -> str:
+        number = f"+1666{next(_ids):07d}"
+        status, _, _ = await self.twilio.whatsapp(self.running.url, sender=number, body=text,
+                                                  sid="SM" + uuid.uuid4().hex)
+        assert status == 200
+        return f"whatsapp:{number}"
+
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def channels() -> AsyncIterator[Channels]:
@@ -97,7 +104,7 @@ async def channels() -> AsyncIterator[Channels]:
            "SLACK_API_URL": f"{await serve(FakeSlackApi().app())}/api/",
            "TELEGRAM_BOT_TOKEN": telegram_api.TOKEN, "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
            "TELEGRAM_API_URL": await serve(telegram.app()),
-           **twilio.channel_env(await serve(twilio.app()))}
+           **twilio.channel_env(await serve(twilio.app()), TWILIO_WHATSAPP_FROM=WHATSAPP_FROM)}
     stores = memory_stores()
     running = await start_gateway(rasa, await serve(rasa.app()), stores=stores, env=env,
                                   pending_retry_interval_s=3600.0)
@@ -115,7 +122,7 @@ def reached_rasa(channels: Channels, conversation_id: str) -> list[str]:
 
 SEND: dict[str, Callable[[Channels, str], Awaitable[str]]] = {
     "web": Channels.web, "slack": Channels.slack, "telegram": Channels.telegram,
-    "sms": Channels.sms}
+    "sms": Channels.sms, "whatsapp": Channels.whatsapp}
 
 
 @pytest.mark.parametrize("channel", sorted(SEND))

@@ -82,7 +82,7 @@ async def seeded(customer: Customer) -> None:
         await customer.expect("You said:")  # the fake bot echoes; the customer's own channel
 
 
-@pytest.mark.parametrize("channel", ["web", "slack", "telegram", "sms"])
+@pytest.mark.parametrize("channel", ["web", "slack", "telegram", "sms", "whatsapp"])
 async def test_what_a_customer_types_leaks_nowhere(
         channel: str, gateway: Gateway, make_customer: MakeCustomer, make_agent: MakeAgent,
         redacted_logs: pytest.LogCaptureFixture, redis_prefix: str) -> None:
