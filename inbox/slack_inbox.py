@@ -344,6 +344,14 @@ class SlackInbox:
             return
         agent = AGENT_PREFIX + user
         case = await self._desk.get(case_id)
+        if case is not None:
+            # Before claiming: a reply that cannot be delivered must not take the case either.
+            facts = facts_of(self._facts, case.channel)
+            until = await reply_until(case, facts, self._stores.conversations)
+            if until is not None and until <= time.time():
+                self._tell(user, f"Your message was not sent: {closed_reason(facts)}",
+                           thread_ts=thread_ts)
+                return
         if case is not None and case.is_waiting:
             try:
                 case = await self._desk.claim(case_id, agent)
@@ -351,12 +359,6 @@ class SlackInbox:
                 case = await self._desk.get(case_id)  # someone was quicker: explained below
         if case is None or case.status is not CaseStatus.ACTIVE or case.agent != agent:
             self._tell(user, _refusal(case, case_id, agent, "your message was not sent"),
-                       thread_ts=thread_ts)
-            return
-        facts = facts_of(self._facts, case.channel)
-        until = await reply_until(case, facts, self._stores.conversations)
-        if until is not None and until <= time.time():
-            self._tell(user, f"Your message was not sent: {closed_reason(facts)}",
                        thread_ts=thread_ts)
             return
         try:
