@@ -46,7 +46,7 @@ from tests.serving import Stop, start_app
 from tests.fakes.slack_api import TEAM, FakeSlackApi, dm, signature_headers
 from tests.fakes.telegram_api import TOKEN as TELEGRAM_TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI, Updates
-from tests.fakes.twilio_api import FakeTwilio
+from tests.fakes.twilio_api import WHATSAPP_FROM, FakeTwilio
 from tests.slack.conftest import slack_env
 from tests.sms.conftest import new_sid
 from tests.telegram.conftest import SECRET as TELEGRAM_SECRET
@@ -125,6 +125,24 @@ def sms_request(twilio: FakeTwilio, i: int) -> SignedRequest:
     params = twilio.inbound_params(sender=f"+1555{i:07d}", body=f"benchmark message {i}",
                                    sid=new_sid())
     signature = twilio.sign(twilio.public_base_url + "/sms/twilio", params)
+    return SignedRequest(urlencode(params).encode(),
+                         {"Content-Type": "application/x-www-form-urlencoded",
+                          "X-Twilio-Signature": signature})
+
+
+# --- WhatsApp (Twilio) -------------------------------------------------------------------------
+def whatsapp_platform() -> Platform:
+    fake = FakeTwilio()
+    return Platform("whatsapp", "/whatsapp/twilio", fake.app(), env=fake.whatsapp_env,
+                    request=lambda i: whatsapp_request(fake, i), replies=lambda: len(fake.sent))
+
+
+def whatsapp_request(twilio: FakeTwilio, i: int) -> SignedRequest:
+    """A WhatsApp message from number i, signed against the public URL."""
+    params = twilio.inbound_params(sender=f"whatsapp:+1666{i:07d}",
+                                   body=f"benchmark message {i}", sid=new_sid())
+    params["To"] = WHATSAPP_FROM
+    signature = twilio.sign(twilio.public_base_url + "/whatsapp/twilio", params)
     return SignedRequest(urlencode(params).encode(),
                          {"Content-Type": "application/x-www-form-urlencoded",
                           "X-Twilio-Signature": signature})
@@ -259,7 +277,7 @@ async def main(requests: int, stores: list[str]) -> None:
     results: list[Result] = []
     async with aiohttp.ClientSession() as http:
         for store in stores:
-            for make in (slack_platform, telegram_platform, sms_platform):
+            for make in (slack_platform, telegram_platform, sms_platform, whatsapp_platform):
                 results.append(await measure(make(), http, requests, store))
     lines = report(results, requests)
     print("\n".join(lines))

@@ -10,6 +10,11 @@ from bot.messages import InboundMessage, OutboundMessage
 from bot.settings import Settings
 from bot.stores import Stores
 
+def undelivered_id(message_id: str) -> str:
+    """The transcript id of the note that a message was not delivered."""
+    return message_id + ":undelivered"
+
+
 if TYPE_CHECKING:
     from bot.engine import ConversationEngine
 
@@ -55,6 +60,12 @@ class ChannelIntake:
 
     async def report_undelivered(self, conversation_id: str, detail: str, *,
                                  message_id: str) -> None:
+        if not await self._stores.conversations.exists(conversation_id):
+            return  # erased (or never ours): a late report must not bring anything back
+        recorded = await self._stores.transcripts.recent(
+            conversation_id, limit=self._settings.transcript_limit)
+        if any(e.get("id") == undelivered_id(message_id) for e in recorded):
+            return  # the platform reported it again
         await self._engine.record_undelivered(conversation_id, detail, message_id=message_id)
 
     async def first_seen(self, key: str) -> bool:

@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 
 from bot.cases import CaseDesk, rating_of
 from bot.channel_facts import ChannelFacts, facts_of
-from bot.channel_intake import ChannelIntake
+from bot.channel_intake import ChannelIntake, undelivered_id
 from bot.channel_port import Channel, DeliveryFailed, IntakeClosed
 from bot.customers import CustomerDirectory
 from bot.directives import Directive
@@ -505,7 +505,7 @@ class ConversationEngine:
     async def record_undelivered(self, conversation_id: str, detail: str, *,
                                  message_id: str) -> None:
         await self._record_line(conversation_id, "system", f"undelivered: {detail}",
-                                message_id=message_id + ":undelivered")
+                                message_id=undelivered_id(message_id))
 
     async def _record_line(self, conversation_id: str, role: str, text: str, *, message_id: str,
                            buttons: list[dict[str, str]] | None = None,

@@ -167,14 +167,16 @@ class SmsChannel:
     async def _on_keyword(self, keyword: str, conversation_id: str, sender: str, sid: str, *,
                           opted_out: bool) -> str | None:
         """Handle STOP/START/HELP; returns the TwiML confirmation to send, if any."""
+        # The opt-out first (doing it twice is harmless): marked seen before it was written, a
+        # failure would leave Twilio's retry looking like a duplicate and the STOP lost.
+        if keyword in ("STOP", "START"):
+            await self._set_opted_out(conversation_id, sender, keyword == "STOP")
         if not await self._intake.first_seen(f"keyword:{sid}"):
-            log.info("duplicate sms keyword message %s ignored", sid)
+            log.info("duplicate sms keyword message %s: not confirmed again", sid)
             return None
         if keyword == "STOP":
-            await self._set_opted_out(conversation_id, sender, True)
             return None  # Twilio confirms STOP itself; see the module docstring
         if keyword == "START":
-            await self._set_opted_out(conversation_id, sender, False)
             return START_REPLY
         if opted_out:
             log.info("HELP from opted-out %s not answered (waiting for START)",

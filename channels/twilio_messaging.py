@@ -27,6 +27,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channel_port import Attachment, Button, OutboundMessage, SettingsError
 from bot.http_bodies import read_bytes
+from bot.redaction import redact
 from channels.outbound import (AGENT_LABEL, PermanentSendError, RetryableSendError, shown_text,
                                split_text)
 
@@ -203,12 +204,14 @@ def e164(raw: str) -> str | None:
     return number if _E164.fullmatch(number) else None
 
 
-def opt_keyword(body: str, opt_out_type: str, *, opted_out: bool) -> str | None:
-    """STOP, START or HELP when the whole text is one of Twilio's keywords, else None.
-    Twilio's Advanced Opt-Out names the kind in OptOutType (covering custom keywords too)."""
+def opt_keyword(body: str, opt_out_type: str, *, opted_out: bool,
+                stop_words: frozenset[str] = STOP_KEYWORDS) -> str | None:
+    """STOP, START or HELP when the whole text is one of Twilio's keywords (`stop_words`: the
+    channel's opt-out words), else None. Twilio's Advanced Opt-Out names the kind in OptOutType
+    (covering custom keywords too)."""
     word = _TRAILING_PUNCTUATION.sub("", body.strip()).upper()
     kind = opt_out_type.upper() if opt_out_type.upper() in ("STOP", "START", "HELP") else None
-    for name, words in (("STOP", STOP_KEYWORDS), ("START", START_KEYWORDS),
+    for name, words in (("STOP", stop_words), ("START", START_KEYWORDS),
                         ("HELP", HELP_KEYWORDS)):
         if kind is None and word in words:
             kind = name
@@ -272,10 +275,12 @@ def _media_kind(mime_type: str) -> MediaKind:
 
 
 def _error_text(exc: TwilioRestException | TwilioServiceException) -> str:
-    # Not str(exc): on a terminal the library renders it with colour escape codes.
+    # Not str(exc): on a terminal the library renders it with colour escape codes. Masked:
+    # Twilio quotes the number it refused ("Invalid 'To' Phone Number: +44..."), and the reason
+    # ends up in logs and transcripts.
     if isinstance(exc, TwilioServiceException):
-        return f"{exc.title}: {exc.detail}" if exc.detail else exc.title
-    return str(exc.msg)
+        return redact(f"{exc.title}: {exc.detail}" if exc.detail else exc.title)
+    return redact(str(exc.msg))
 
 
 def parse_retry_after(raw: str | None) -> float | None:

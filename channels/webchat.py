@@ -118,7 +118,7 @@ class WebChatChannel:
                 history = await self._intake.history(conversation_id, limit=HISTORY_LIMIT)
             except STORE_ERRORS as exc:  # away again: the next resume sends it
                 log.warning("web chat history not resent: %s", exc)
-                return
+                continue
             for ws in list(sockets):
                 await _send(ws, {"type": "session", "session": self._tokens.get(ws),
                                  "history": history})

@@ -7,14 +7,14 @@ TwiML response once the intake has it; replies go out later through the REST API
 reply arrives as ButtonPayload/ButtonText and counts as the option only if the bot offered that
 payload; a number ("2") picks one of the numbered options, as on SMS. Media gets the gateway's
 text-only answer. STOP, START and HELP are handled here (Twilio does not do it for WhatsApp), and
-confirmed: nothing is sent to an opted-out customer until START.
+confirmed: nothing is sent to an opted-out customer until START (a reply is reported undelivered).
 
 The 24-hour customer-service window: a free-form reply can be delivered only within 24 hours of
 the customer's last message (the channel's `reply_window_s`, which the console and the Slack
 inbox show agents). Outside it, `deliver` sends nothing free-form: with
-TWILIO_WHATSAPP_TEMPLATE_SID set it sends that approved template (by content SID: "we have a
-reply for you, write to us to see it") and still reports the reply undelivered; without one it
-reports it undelivered. Twilio accepts a free-form send it cannot deliver and says so later, on
+TWILIO_WHATSAPP_TEMPLATE_SID set it sends that approved template (by content SID, once per closed
+window: "we have an update, write to us to continue") and still reports the reply undelivered;
+without one it reports it undelivered. Twilio accepts a free-form send it cannot deliver and says so later, on
 the status callback (error 63016, or any other failure): every message asks for one at
 /whatsapp/twilio/status, which is signed like the webhook, and a failure is recorded in the
 transcript, where agents see it.
@@ -59,6 +59,10 @@ FACTS = ChannelFacts(name="whatsapp", label="WhatsApp", customer_noun="WhatsApp 
 OPTED_OUT = "opted_out"  # in the conversation's channel data
 OPTED_OUT_AT = "opted_out_changed_at"
 FAILED_STATUSES = frozenset({"failed", "undelivered"})
+# Fewer than Twilio's SMS opt-out words: "cancel" on its own cancels a waiting handoff here, and
+# "end" or "quit" are ordinary words in a chat (Twilio enforces none of them on WhatsApp).
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE"})
+TEMPLATE_SENT_FOR = "template_sent_for"  # channel data: the customer message it answered
 TWILIO_OUTSIDE_WINDOW = 63016  # "Outside messaging window"
 
 STOP_REPLY = ("You won't get any more messages from our support assistant. Send START if you "
@@ -144,7 +148,7 @@ class WhatsAppChannel:
             state = await self._intake.view(conversation_id, acknowledging=True)
             opted_out = bool(state.channel_data.get(OPTED_OUT))
             keyword = twilio.opt_keyword(body, twilio.field(form, "OptOutType"),
-                                         opted_out=opted_out)
+                                         opted_out=opted_out, stop_words=STOP_WORDS)
             if keyword is not None:
                 return twiml(await self._on_keyword(keyword, conversation_id, sender, sid,
                                                     opted_out=opted_out))
@@ -162,18 +166,18 @@ class WhatsAppChannel:
 
     async def _on_keyword(self, keyword: str, conversation_id: str, sender: str, sid: str, *,
                           opted_out: bool) -> str | None:
+        # The opt-out first (doing it twice is harmless): marked seen before it was written, a
+        # failure would leave Twilio's retry looking like a duplicate and the STOP lost.
+        if keyword in ("STOP", "START"):
+            await self._set_opted_out(conversation_id, sender, keyword == "STOP")
         if not await self._intake.first_seen(f"keyword:{sid}"):
-            log.info("duplicate whatsapp keyword message %s ignored", sid)
+            log.info("duplicate whatsapp keyword message %s: not confirmed again", sid)
             return None
         if keyword == "STOP":
-            await self._set_opted_out(conversation_id, sender, True)
             return STOP_REPLY  # the customer just wrote: inside the window
         if keyword == "START":
-            await self._set_opted_out(conversation_id, sender, False)
             return START_REPLY
-        if opted_out:
-            return None
-        return HELP_REPLY
+        return None if opted_out else HELP_REPLY
 
     async def _set_opted_out(self, conversation_id: str, sender: str, opted_out: bool) -> None:
         await self._intake.open_conversation(conversation_id, customer_id=sender)
@@ -191,16 +195,19 @@ class WhatsAppChannel:
         if not sid or customer is None or status not in FAILED_STATUSES:
             return web.Response(status=204)
         code = twilio.field(form, "ErrorCode") or "?"
+        detail = (OUTSIDE_WINDOW if code == str(TWILIO_OUTSIDE_WINDOW)
+                  else f"WhatsApp reported it {status} (Twilio error {code})")
+        log.error("whatsapp message %s to %s %s (error %s)", sid, mask_id(PREFIX + customer),
+                  status, code)
         try:
-            if await self._intake.first_seen(f"status:{sid}:{status}"):
-                detail = (OUTSIDE_WINDOW if code == str(TWILIO_OUTSIDE_WINDOW)
-                          else f"WhatsApp reported it {status} (Twilio error {code})")
-                log.error("whatsapp message %s to %s %s (error %s)", sid,
-                          mask_id(PREFIX + customer), status, code)
-                await self._intake.report_undelivered(PREFIX + customer, detail, message_id=sid)
+            # Recorded once per message however often Twilio calls (report_undelivered keys
+            # it by the message's sid).
+            await self._intake.report_undelivered(PREFIX + customer, detail, message_id=sid)
         except REFUSED as exc:
+            # Twilio retries a callback only with connection overrides on its URL; the log
+            # line above says what happened either way.
             log.warning("whatsapp status of %s not recorded: %s", sid, exc)
-            return web.Response(status=503, text="try again")  # Twilio sends it again
+            return web.Response(status=503, text="try again")
         return web.Response(status=204)
 
     # --- delivery -------------------------------------------------------------------------
@@ -210,12 +217,12 @@ class WhatsAppChannel:
         to = _address_of(conversation_id)
         state = await self._intake.view(conversation_id)
         if state.channel_data.get(OPTED_OUT):
-            log.info("whatsapp: %d repl%s to %s dropped: the customer sent STOP", len(messages),
-                     "y" if len(messages) == 1 else "ies", mask_id(conversation_id))
-            return
+            # Raised, not dropped: an agent's reply must show as undelivered, not as sent.
+            raise DeliveryFailed("not sent: the customer sent STOP (nothing goes out until START)")
         until = FACTS.reply_until(state.last_customer_message_at)
         if until is not None and until <= time.time():
-            await self._outside_window(conversation_id, to)
+            await self._outside_window(conversation_id, to, state.last_customer_message_at,
+                                       state.channel_data.get(TEMPLATE_SENT_FOR))
         parts = twilio.bodies(messages)  # emoji and all: WhatsApp shows them
         for number, part in enumerate(parts, start=1):
             what = f"whatsapp to {mask_id(conversation_id)} (part {number}/{len(parts)})"
@@ -223,13 +230,20 @@ class WhatsAppChannel:
                                         policy=self._retry)
             log.info("%s sent as %s: %d chars", what, sid, len(part))
 
-    async def _outside_window(self, conversation_id: str, to: str) -> None:
-        what = f"whatsapp template to {mask_id(conversation_id)}"
+    async def _outside_window(self, conversation_id: str, to: str, last_wrote: float | None,
+                              template_sent_for: object) -> None:
         if self._config.template_sid is None:
             raise DeliveryFailed(f"{OUTSIDE_WINDOW}; no template configured "
                                  "(TWILIO_WHATSAPP_TEMPLATE_SID)")
+        if template_sent_for == last_wrote:
+            # One invitation per closed window: a claim notice, a reply and a rating question
+            # after it would each send another.
+            raise DeliveryFailed(f"{OUTSIDE_WINDOW}; the template inviting them to write was "
+                                 "sent already")
         await send_with_retry(partial(self._send, to, content_sid=self._config.template_sid),
-                              what=what, policy=self._retry)
+                              what=f"whatsapp template to {mask_id(conversation_id)}",
+                              policy=self._retry)
+        await self._intake.keep_channel_data(conversation_id, {TEMPLATE_SENT_FOR: last_wrote})
         raise DeliveryFailed(f"{OUTSIDE_WINDOW}; the template inviting them to write sent instead")
 
     async def _send(self, to: str, *, body: str | None = None,

@@ -641,6 +641,9 @@ class RedisBus:
                     lost = False
                     log.info("redis bus: subscribed again; live views resync")
                     await self._resume()
+                # A lost connection ends this loop with an error (the client is built without a
+                # retry policy): were redis-py to reconnect and resubscribe by itself, no resume
+                # would run (tests/stores/test_bus_resume.py would fail).
                 async for item in pubsub.listen():
                     topic = _s(item["channel"])[len(self._p):]
                     message = json.loads(item["data"])

@@ -444,7 +444,8 @@
     // A channel that limits replies in time (its facts' reply window): said generically, so a
     // new channel with a window needs no code here.
     var win = replyWindow(c);
-    if (win && (mine || !note)) { note = win.text; tone = win.open ? 'info' : 'warn'; }
+    // A closed window is said before claiming too: claiming cannot make a reply possible.
+    if (win && (mine || !note || !win.open)) { note = win.text; tone = win.open ? 'info' : 'warn'; }
     composerNote.hidden = !note;
     composerNote.textContent = note;
     composerNote.setAttribute('data-tone', tone);
@@ -452,9 +453,9 @@
     var canSend = mine && !(win && !win.open);
     replyInput.disabled = !canSend;
     sendBtn.disabled = !canSend || busy;
-    replyForm.setAttribute('data-disabled', mine ? 'false' : 'true');
+    replyForm.setAttribute('data-disabled', canSend ? 'false' : 'true');
     replyForm.hidden = !!CLOSED[c.status];
-    if (!mine) suggestionsEl.hidden = true;
+    if (!canSend) suggestionsEl.hidden = true;
   }
 
   var windowTimer = null;

@@ -63,7 +63,7 @@ async def open_and_claim(page: Page, console: dict[str, Any], case_id: str) -> N
     await page.locator(f'[data-testid="queue-item"][data-case-id="{case_id}"]').click()
     await expect(page.get_by_test_id("case-id")).to_have_text(case_id)
     await page.get_by_test_id("claim-button").click()
-    await expect(page.get_by_test_id("reply-form")).to_have_attribute("data-disabled", "false")
+    await expect(page.get_by_test_id("claim-button")).to_be_hidden()
 
 
 async def test_an_open_window_says_until_when_and_lets_the_agent_reply(
@@ -78,6 +78,18 @@ async def test_an_open_window_says_until_when_and_lets_the_agent_reply(
     await expect(page.get_by_test_id("send-button")).to_be_enabled()
 
 
+async def test_a_closed_window_is_said_before_the_agent_claims(console: dict[str, Any],
+                                                               page: Page) -> None:
+    case_id = await whatsapp_case(console, "+447700900111", last_wrote=time.time() - DAY - 60)
+    await page.goto(console["url"] + "/console/")
+    await page.get_by_test_id("login-email").fill(ANA)
+    await page.get_by_test_id("login-password").fill(ANA_PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    await page.locator(f'[data-testid="queue-item"][data-case-id="{case_id}"]').click()
+    await expect(page.get_by_test_id("composer-note")).to_have_attribute("data-reply-window",
+                                                                         "closed")
+
+
 async def test_a_closed_window_says_why_and_the_reply_cannot_be_sent(
         console: dict[str, Any], page: Page) -> None:
     case_id = await whatsapp_case(console, "+447700900456", last_wrote=time.time() - DAY - 60)
@@ -88,13 +100,14 @@ async def test_a_closed_window_says_why_and_the_reply_cannot_be_sent(
                                        "them only 24 h after the customer's last message.")
     await expect(page.get_by_test_id("reply-input")).to_be_disabled()
     await expect(page.get_by_test_id("send-button")).to_be_disabled()
+    await expect(page.get_by_test_id("reply-form")).to_have_attribute("data-disabled", "true")
 
 
 async def test_the_window_closing_while_the_case_is_open_is_shown_without_a_reload(
         console: dict[str, Any], page: Page) -> None:
-    case_id = await whatsapp_case(console, "+447700900789", last_wrote=time.time() - DAY + 3)
+    case_id = await whatsapp_case(console, "+447700900789", last_wrote=time.time() - DAY + 8)
     await open_and_claim(page, console, case_id)
     note = page.get_by_test_id("composer-note")
     await expect(note).to_have_attribute("data-reply-window", "open")
-    await expect(note).to_have_attribute("data-reply-window", "closed", timeout=10_000)
+    await expect(note).to_have_attribute("data-reply-window", "closed", timeout=20_000)
     await expect(page.get_by_test_id("send-button")).to_be_disabled()

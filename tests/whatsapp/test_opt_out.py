@@ -20,6 +20,20 @@ async def test_stop_is_confirmed_and_nothing_more_is_sent(whatsapp: WhatsAppGate
     await whatsapp.say("where is my order")
     await whatsapp.settle()
     assert whatsapp.bodies() == [] and whatsapp.rasa.texts() == []
+    # Not sent, and not shown as sent: the transcript says why.
+    transcript = await whatsapp.stores.transcripts.recent(CONVERSATION, limit=20)
+    assert transcript[-1]["text"] == ("undelivered: not sent: the customer sent STOP (nothing "
+                                      "goes out until START)")
+
+
+@pytest.mark.parametrize("word", ["cancel", "end", "quit"])
+async def test_words_that_are_opt_outs_on_sms_are_ordinary_words_on_whatsapp(
+        whatsapp: WhatsAppGateway, word: str) -> None:
+    # "cancel" withdraws a waiting handoff; none of these unsubscribes a WhatsApp customer.
+    await whatsapp.say(word)
+    await whatsapp.settle()
+    assert whatsapp.rasa.texts() == [word]
+    assert whatsapp.bodies() == [f"You said: {word}"]
 
 
 async def test_start_subscribes_again(whatsapp: WhatsAppGateway) -> None:

@@ -52,6 +52,16 @@ async def test_outside_the_window_the_approved_template_goes_instead(
     assert "template inviting them to write sent instead" in line
 
 
+async def test_the_template_goes_out_once_per_closed_window(make_gateway: MakeGateway) -> None:
+    whatsapp = await make_gateway(TWILIO_WHATSAPP_TEMPLATE_SID=TEMPLATE_SID)
+    await _customer_wrote_long_ago(whatsapp)
+    for text in ("Ana from our support team has joined the chat.", "your refund is through"):
+        await whatsapp.engine.reply(CONVERSATION, [OutboundMessage(text=text)])
+    assert [m["ContentSid"] for m in whatsapp.twilio.sent] == [TEMPLATE_SID]
+    lines = undelivered(await whatsapp.transcript())
+    assert len(lines) == 2 and "sent already" in lines[1]
+
+
 async def test_the_customer_writing_again_opens_the_window(whatsapp: WhatsAppGateway) -> None:
     await _customer_wrote_long_ago(whatsapp)
     await whatsapp.say("are you there?")
@@ -76,6 +86,8 @@ async def test_a_failure_twilio_reports_later_is_recorded_in_the_transcript(
 
 async def test_a_status_callback_twilio_sends_again_is_recorded_once(
         whatsapp: WhatsAppGateway) -> None:
+    await whatsapp.say("hi")
+    await whatsapp.settle()
     params = {"MessageSid": "MM" + "7" * 32, "MessageStatus": "failed", "ErrorCode": "63003",
               "To": CONVERSATION, "From": "whatsapp:+14155238886",
               "AccountSid": whatsapp.twilio.account_sid}
@@ -85,6 +97,16 @@ async def test_a_status_callback_twilio_sends_again_is_recorded_once(
         assert status == 204
     [line] = undelivered(await whatsapp.transcript())
     assert "WhatsApp reported it failed (Twilio error 63003)" in line
+
+
+async def test_a_late_report_for_an_erased_conversation_brings_nothing_back(
+        whatsapp: WhatsAppGateway) -> None:
+    params = {"MessageSid": "MM" + "9" * 32, "MessageStatus": "undelivered",
+              "ErrorCode": "63016", "To": CONVERSATION, "AccountSid": whatsapp.twilio.account_sid}
+    assert (await whatsapp.twilio.post_webhook(whatsapp.url, params,
+                                               path="/whatsapp/twilio/status"))[0] == 204
+    assert await whatsapp.transcript() == []
+    assert not await whatsapp.stores.conversations.exists(CONVERSATION)
 
 
 @pytest.mark.parametrize("status", ["queued", "sent", "delivered", "read"])
