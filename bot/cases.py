@@ -294,6 +294,10 @@ class CaseDesk:
         return case
 
     # --- customers ------------------------------------------------------------------------
+    async def undelivered(self, case: Case, detail: str) -> None:
+        """A message to the case's customer did not reach them: the agents are told at once."""
+        await self._emit(CaseEvent(CaseEventKind.UNDELIVERED, case, text=redact(detail)))
+
     async def customer_message(self, case: Case, text: str) -> None:
         """A customer message while their case is open: it goes to the agent, not the bot."""
         if case.is_waiting and is_cancel(text):

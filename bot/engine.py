@@ -506,6 +506,9 @@ class ConversationEngine:
                                  message_id: str) -> None:
         await self._record_line(conversation_id, "system", f"undelivered: {detail}",
                                 message_id=undelivered_id(message_id))
+        case = await self._desk.open_case_of(conversation_id)
+        if case is not None:  # a person is on it: they see it now, not on their next reload
+            await self._desk.undelivered(case, detail)
 
     async def _record_line(self, conversation_id: str, role: str, text: str, *, message_id: str,
                            buttons: list[dict[str, str]] | None = None,

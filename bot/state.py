@@ -34,6 +34,7 @@ class CaseEventKind(StrEnum):
     RATED = "rated"
     FOLLOW_UP_CONTACT = "follow_up_contact"
     ERASED = "erased"  # the customer had their data deleted: inboxes forget the case
+    UNDELIVERED = "undelivered"  # a message to the customer did not reach them (text: why)
 
 
 CLOSING_EVENT = {CaseStatus.RESOLVED: CaseEventKind.RESOLVED,

@@ -320,7 +320,8 @@ class AgentConsole:
                  "status": str(case.status), "channel": case.channel,
                  "trigger": case.trigger.get("kind"),
                  "actor": event.actor, "actor_name": self.agent_name(event.actor),
-                 "text": event.text if event.kind is CaseEventKind.CUSTOMER_MESSAGE else None,
+                 "text": event.text if event.kind in (CaseEventKind.CUSTOMER_MESSAGE,
+                                                      CaseEventKind.UNDELIVERED) else None,
                  "ts": self.clock()}
         for client in list(self._clients):
             client.push(frame)

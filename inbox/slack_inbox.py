@@ -204,13 +204,16 @@ class SlackInbox:
         elif kind is CaseEventKind.AGENT_MESSAGE and event.text:
             await self._thread(case_id, ts, f"*{escape(_who(event.actor))}* (agent, from the console): "
                                    f"{escape(event.text)}")
+        elif kind is CaseEventKind.UNDELIVERED and event.text:
+            await self._thread(case_id, ts, f":warning: Not delivered to the customer: "
+                                   f"{escape(event.text)}")
         elif kind is CaseEventKind.FOLLOW_UP_CONTACT and event.text:
             await self._thread(case_id, ts, f"The customer left a contact for the follow-up: "
                                    f"{escape(event.text)}")
         # A customer's message moves a reply window (if the channel has one) on.
         windowed = facts_of(self._facts, event.case.channel).reply_window_s is not None
         if not fresh and (kind not in (CaseEventKind.CUSTOMER_MESSAGE,
-                                       CaseEventKind.AGENT_MESSAGE)
+                                       CaseEventKind.AGENT_MESSAGE, CaseEventKind.UNDELIVERED)
                           or (kind is CaseEventKind.CUSTOMER_MESSAGE and windowed)):
             case = await self._desk.get(case_id)  # claimed, returned, resolved, cancelled, rated
             if case is not None:

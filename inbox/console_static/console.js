@@ -890,6 +890,8 @@
       toast('took this case.', 'info', ev.actor_name || ev.actor);
     } else if (ev.kind === 'cancelled' && ev.case_id === selectedId) {
       toast('The customer cancelled the request.', 'info', ev.case_id);
+    } else if (ev.kind === 'undelivered' && ev.case_id === selectedId) {
+      toast('Not delivered to the customer: ' + (ev.text || 'the channel refused it') + '.', 'error', ev.case_id);
     } else if (ev.kind === 'rated' && ev.text) {
       toast('rated ' + ev.text + '/5.', 'info', ev.case_id);
     }

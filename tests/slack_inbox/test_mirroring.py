@@ -49,3 +49,14 @@ async def test_a_slack_agents_reply_is_not_echoed_into_the_thread(gateway: Inbox
     await gateway.until(lambda: len(gateway.thread(case)) == 1)
     await gateway.settle()
     assert gateway.thread(case) == ["*Customer:* thanks!"]
+
+
+async def test_a_message_the_customer_did_not_get_is_flagged_in_the_thread(
+        gateway: InboxGateway, case: Case) -> None:
+    await gateway.engine.record_undelivered(case.conversation_id,
+                                            "WhatsApp reported it failed (Twilio error 63003)",
+                                            message_id="MM1")
+    await gateway.until(lambda: len(gateway.thread(case)) == 1)
+    assert gateway.thread(case) == [":warning: Not delivered to the customer: WhatsApp reported "
+                                    "it failed (Twilio error 63003)"]
+    assert gateway.latest(case) is case.parent  # the parent itself is unchanged
