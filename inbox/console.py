@@ -57,13 +57,11 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.cases import CaseConflict, CaseDesk, CaseNotFound
-from bot.channel_facts import UNKNOWN, ChannelFacts, facts_of
 from bot.http_bodies import read_json
 from bot.http_origin import is_https, origin_allowed
+from bot.inbox_port import (CLOSED, UNKNOWN, Case, CaseConflict, CaseEvent, CaseEventKind,
+                            CaseNotFound, CaseStatus, ChannelFacts, Desk, InboxStores, facts_of)
 from bot.safe_json import BadJson, loads
-from bot.state import CLOSED, Case, CaseEvent, CaseEventKind, CaseStatus
-from bot.stores import Stores
 from inbox.agents import Agent, check_login, load_accounts, normalise_email
 from inbox.customer_label import customer_label
 from inbox.reply_window import closed_reason, reply_until
@@ -138,7 +136,7 @@ class _Client:
 
 
 class AgentConsole:
-    def __init__(self, *, desk: CaseDesk, stores: Stores, rasa: Parser,
+    def __init__(self, *, desk: Desk, stores: InboxStores, rasa: Parser,
                  accounts: Mapping[str, Agent], clock: Callable[[], float] = time.time,
                  faq: dict[str, str] | None = None, trust_forwarded_for: bool = False,
                  channel_facts: Mapping[str, ChannelFacts] | None = None) -> None:
@@ -742,7 +740,7 @@ def console_app(console: AgentConsole) -> web.Application:
     return app
 
 
-def mount_console(app: web.Application, *, desk: CaseDesk, stores: Stores, rasa: Parser,
+def mount_console(app: web.Application, *, desk: Desk, stores: InboxStores, rasa: Parser,
                   settings: Any = None, env: Mapping[str, str] | None = None,
                   channel_facts: Mapping[str, ChannelFacts] | None = None) -> AgentConsole:
     """Mount the console under /console on the gateway and subscribe it to the case desk."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.channel_facts import ChannelFacts
+from bot.inbox_port import ChannelFacts
 from bot.redaction import redact
 
 

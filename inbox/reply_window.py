@@ -4,9 +4,7 @@ channel's facts, so a new channel with a window needs nothing here."""
 
 from __future__ import annotations
 
-from bot.channel_facts import ChannelFacts
-from bot.state import Case
-from bot.stores import ConversationStore
+from bot.inbox_port import Case, ChannelFacts, ConversationStore
 
 
 async def reply_until(case: Case, facts: ChannelFacts,

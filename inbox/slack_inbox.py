@@ -32,11 +32,9 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mappi
 
 from aiohttp import web
 
-from bot.cases import CaseConflict, CaseDesk, CaseNotFound
-from bot.channel_facts import UNKNOWN, ChannelFacts, facts_of
-from bot.state import OPEN, WAITING, Case, CaseEvent, CaseEventKind, CaseStatus
-from bot.stores import Stores
-from bot.channel_port import Channel, DeliveryFailed
+from bot.inbox_port import (OPEN, UNKNOWN, WAITING, Case, CaseConflict, CaseEvent, CaseEventKind,
+                            CaseNotFound, CaseStatus, Channel, ChannelFacts, DeliveryFailed, Desk,
+                            InboxStores, facts_of)
 from channels.outbound import PermanentSendError, send_with_retry, split_text
 from channels.slack_format import HUMAN_SUBTYPES, clip, escape, unescape
 from inbox.customer_label import customer_label
@@ -98,7 +96,7 @@ class InboxConfig:
         return cls(channel=channel)
 
 
-def attach(app: web.Application, desk: CaseDesk, stores: Stores, channels: Sequence[Channel],
+def attach(app: web.Application, desk: Desk, stores: InboxStores, channels: Sequence[Channel],
            env: Mapping[str, str], *,
            channel_facts: Mapping[str, ChannelFacts] | None = None) -> SlackInbox | None:
     """Turn the inbox on when it is configured: subscribe it to the desk, put its listeners on
@@ -121,7 +119,7 @@ def attach(app: web.Application, desk: CaseDesk, stores: Stores, channels: Seque
 class SlackInbox:
     name = PRESENCE
 
-    def __init__(self, desk: CaseDesk, stores: Stores, slack: SlackChannel,
+    def __init__(self, desk: Desk, stores: InboxStores, slack: SlackChannel,
                  config: InboxConfig, *,
                  channel_facts: Mapping[str, ChannelFacts] | None = None) -> None:
         self._desk = desk

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from bot.rasa_input import RasaText
+from bot.inbox_port import RasaText
 
 log = logging.getLogger(__name__)
 

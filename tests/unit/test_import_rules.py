@@ -1,7 +1,8 @@
 """The layering that makes a channel one module: the core never imports a channel or an inbox
 (bot/app.py, the composition root, is the one place that knows everything; bot/stack.py, which
-starts the processes of `make run`, seeds the demo agent's account), and a channel uses
-the core only through its port (bot/channel_port.py) and a few self-contained helper modules.
+starts the processes of `make run`, seeds the demo agent's account), a channel uses the core
+only through its port (bot/channel_port.py) and an inbox only through its own
+(bot/inbox_port.py), besides a few self-contained helper modules.
 Read from the source (every import statement, also inside functions), not from what happens to
 be loaded."""
 
@@ -15,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSITION_ROOTS = {"bot.app", "bot.stack"}
 CHANNEL_PORT = "bot.channel_port"
+INBOX_PORT = "bot.inbox_port"
 # Helpers with no state and no knowledge of the core: each imports nothing else of bot/.
 HELPERS = {"bot.http_bodies", "bot.safe_json", "bot.redaction", "bot.http_origin"}
 
@@ -58,12 +60,14 @@ def test_the_core_imports_no_channel_and_no_inbox(path: Path) -> None:
     assert not wrong, f"{module_name(path)} imports {sorted(wrong)}"
 
 
-@pytest.mark.parametrize("path", modules("channels"), ids=module_name)
-def test_a_channel_uses_the_core_only_through_its_port(path: Path) -> None:
+@pytest.mark.parametrize(("path", "port"), [
+    *[(path, CHANNEL_PORT) for path in modules("channels")],
+    *[(path, INBOX_PORT) for path in modules("inbox")]], ids=lambda v: str(v).rsplit("/", 1)[-1])
+def test_channels_and_inboxes_use_the_core_only_through_their_port(path: Path, port: str) -> None:
     known = known_modules()
     wrong = {name for name in imports_of(path) if in_package(name, "bot") and name in known
-             and name not in HELPERS | {CHANNEL_PORT}}
-    assert not wrong, f"{module_name(path)} imports {sorted(wrong)} (use {CHANNEL_PORT})"
+             and name not in HELPERS | {port}}
+    assert not wrong, f"{module_name(path)} imports {sorted(wrong)} (use {port})"
 
 
 @pytest.mark.parametrize("helper", sorted(HELPERS))
@@ -77,4 +81,5 @@ def test_the_helpers_channels_may_use_know_nothing_of_the_core(helper: str) -> N
 def test_the_rules_see_the_imports_they_judge() -> None:
     # A rule that parsed nothing would pass everything.
     assert CHANNEL_PORT in imports_of(ROOT / "channels" / "sms.py")
+    assert INBOX_PORT in imports_of(ROOT / "inbox" / "console.py")
     assert "channels.registry" in imports_of(ROOT / "bot" / "app.py")
