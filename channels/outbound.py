@@ -127,8 +127,7 @@ _GSM7_SPELLING = str.maketrans({
     "\u203a": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"', "\u00ab": '"',
     "\u00bb": '"', "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
     "\u2022": "-", "\u00b7": "-", "\u2026": "...", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
-    "\u02c6": "^", "\u02dc": "~",
-})
+})  # not the modifier letters ˆ and ˜: Unicode counts them as letters, of words they may be in
 _EMOJI_JOINERS = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
 # Pictographs, emoticons, transport and map symbols, flags and skin tones. Other symbols (check
 # marks, stars, arrows, boxes) carry meaning: a text with one stays UCS-2.
