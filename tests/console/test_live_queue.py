@@ -134,8 +134,8 @@ async def test_signing_out_closes_the_agents_sockets(gateway: Gateway,
 
 async def test_an_expired_session_is_noticed_on_an_open_socket(
         gateway: Gateway, ana: AgentClient) -> None:
-    gateway.console.session_recheck_s = 0.1
+    gateway.console.live.session_recheck_s = 0.1
     socket = await ana.ws()
-    client = next(iter(gateway.console._clients))
+    client = next(iter(gateway.console.live.clients))
     await gateway.stores.sessions.delete(client.session_key)  # as when it expires
     assert await socket.closed() == 4401

@@ -5,7 +5,8 @@ whichever account it tries, and a success in between does not reset its count.""
 
 from __future__ import annotations
 
-from inbox.console import (FAILURE_WINDOW_S, LOCKOUT_S, LOGIN_FAILURES, MAX_CLIENT_FAILURES)
+from inbox.console_auth import (FAILURE_WINDOW_S, LOCKOUT_S, LOGIN_FAILURES,
+                                MAX_CLIENT_FAILURES)
 from tests.console.conftest import ANA, ANA_PASSWORD, BO, AgentFactory, Gateway
 
 
@@ -131,7 +132,7 @@ async def test_a_forged_forwarded_for_does_not_escape_the_throttle(agent_client:
 async def test_behind_a_trusted_proxy_each_client_is_counted_on_its_own(
         agent_client: AgentFactory, gateway: Gateway) -> None:
     gateway.console.clock = Clock()
-    gateway.console.trust_forwarded_for = True  # what TRUST_FORWARDED_FOR=1 configures
+    gateway.console.auth.trust_forwarded_for = True  # what TRUST_FORWARDED_FOR=1 configures
     client = await agent_client()
     await spray(client, MAX_CLIENT_FAILURES, forwarded_for="198.51.100.7")
     assert (await client.login(ANA, forwarded_for="198.51.100.7"))[0] == 429

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from inbox.console import COOKIE, SESSION_TTL_S
+from inbox.console_auth import COOKIE, SESSION_TTL_S
 from tests.console.conftest import ANA, BO, AgentFactory, Gateway
 
 

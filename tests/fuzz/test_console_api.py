@@ -12,7 +12,8 @@ import pytest_asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inbox.console import COOKIE, MAX_BODY_BYTES
+from inbox.console import MAX_BODY_BYTES
+from inbox.console_auth import COOKIE
 from tests.fuzz.conftest import (
     AGENT,
     AGENT_PASSWORD,
