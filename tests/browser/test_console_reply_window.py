@@ -105,9 +105,9 @@ async def test_a_closed_window_says_why_and_the_reply_cannot_be_sent(
 
 async def test_the_window_closing_while_the_case_is_open_is_shown_without_a_reload(
         console: dict[str, Any], page: Page) -> None:
-    case_id = await whatsapp_case(console, "+447700900789", last_wrote=time.time() - DAY + 8)
+    case_id = await whatsapp_case(console, "+447700900789", last_wrote=time.time() - DAY + 15)
     await open_and_claim(page, console, case_id)
     note = page.get_by_test_id("composer-note")
     await expect(note).to_have_attribute("data-reply-window", "open")
-    await expect(note).to_have_attribute("data-reply-window", "closed", timeout=20_000)
+    await expect(note).to_have_attribute("data-reply-window", "closed", timeout=30_000)
     await expect(page.get_by_test_id("send-button")).to_be_disabled()
