@@ -53,6 +53,7 @@ __all__ = ["FACTS", "MAX_BODY_BYTES", "MediaKind", "REQUIRED_ENV", "SENDER_ENV",
            "SmsChannel", "build"]
 
 WEBHOOK_PATH = "/sms/twilio"
+STATUS_PATH = "/sms/twilio/status"  # every send asks for its status callback here
 REQUIRED_ENV = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL")
 # Who the replies come from: without either, the account is used for other channels only.
 SENDER_ENV = ("TWILIO_FROM_NUMBER", "TWILIO_MESSAGING_SERVICE_SID")
@@ -118,6 +119,7 @@ class SmsChannel:
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(WEBHOOK_PATH, self._webhook)
+        app.router.add_post(STATUS_PATH, self._status)
 
     async def start(self) -> None:
         await self._twilio.start()
@@ -190,6 +192,17 @@ class SmsChannel:
                                                                OPTED_OUT_AT: time.time()})
         log.info("sms: %s opted %s", mask_id(conversation_id), "out" if opted_out else "back in")
 
+    async def _status(self, request: web.Request) -> web.Response:
+        """The carrier's later word on a text we sent (30003 unreachable, 30005 unknown number,
+        30007 filtered, ...): a failure is recorded, once."""
+        return await twilio.status_callback(
+            request, self._twilio, what="sms", refused=REFUSED,
+            conversation_of=lambda to: f"sms:{number}" if (number := twilio.e164(to)) else None,
+            describe=lambda failed: (f"the carrier reported it {failed.status} (Twilio error "
+                                     f"{failed.error_code})"),
+            report=lambda cid, detail, sid: self._intake.report_undelivered(
+                cid, detail, message_id=sid))
+
     # --- delivery -------------------------------------------------------------------------
     async def deliver(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
         if not messages:
@@ -213,7 +226,9 @@ class SmsChannel:
             {"messaging_service_sid": self._config.messaging_service_sid}
             if self._config.messaging_service_sid else {"from_": self._config.from_number or ""})
         try:
-            return await self._twilio.create(to=to, body=body, **sender)
+            return await self._twilio.create(
+                to=to, body=body, status_callback=self._config.public_base_url + STATUS_PATH,
+                **sender)
         except TwilioRefused as exc:
             if exc.code == twilio.TWILIO_UNSUBSCRIBED:
                 # The carrier/Twilio says this number opted out (perhaps via another of our

@@ -12,7 +12,8 @@ import re
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Callable, Literal, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Literal, Mapping, Sequence
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -27,7 +28,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channel_port import Attachment, Button, OutboundMessage, SettingsError
 from bot.http_bodies import read_bytes
-from bot.redaction import redact
+from bot.redaction import mask_id, redact
 from channels.outbound import (AGENT_LABEL, PermanentSendError, RetryableSendError, shown_text,
                                split_text)
 
@@ -40,6 +41,7 @@ MAX_MEDIA = 10  # Twilio sends at most 10 media items per message
 MAX_BODY_BYTES = 64 * 1024  # Twilio's form is a few KB even with ten media items
 FORM_TYPE = "application/x-www-form-urlencoded"
 TWILIO_UNSUBSCRIBED = 21610  # "Attempt to send to unsubscribed recipient"
+FAILED_STATUSES = frozenset({"failed", "undelivered"})  # a message's status callback
 
 STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 START_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
@@ -165,6 +167,45 @@ class TwilioMessaging:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise RetryableSendError(f"Twilio API unreachable: {exc!r}") from exc
         return str(message.sid)
+
+
+@dataclass(frozen=True)
+class FailedMessage:
+    """A status callback's report that a message we sent did not arrive."""
+
+    sid: str
+    status: str  # failed | undelivered
+    error_code: str  # Twilio's, "?" when it gave none
+    to: str  # the address it was sent to
+
+
+Report = Callable[[str, str, str], Awaitable[None]]  # conversation id, detail, message sid
+
+
+async def status_callback(request: web.Request, messaging: TwilioMessaging, *, what: str,
+                          conversation_of: Callable[[str], str | None],
+                          describe: Callable[[FailedMessage], str],
+                          report: Report, refused: tuple[type[BaseException], ...]
+                          ) -> web.Response:
+    """Twilio's later word on a message (signed like a webhook): a failure is reported for its
+    conversation (`conversation_of` its To address, None when not ours); good news is only
+    acknowledged. A report the core cannot take now answers 503 (Twilio retries a callback
+    only with connection overrides on its URL; the log line stays either way)."""
+    form = await messaging.signed_form(request, what=f"{what} status")
+    status = field(form, "MessageStatus").lower()
+    failed = FailedMessage(sid=field(form, "MessageSid"), status=status,
+                           error_code=field(form, "ErrorCode") or "?", to=field(form, "To"))
+    conversation_id = conversation_of(failed.to)
+    if not failed.sid or conversation_id is None or status not in FAILED_STATUSES:
+        return web.Response(status=204)
+    log.error("%s message %s to %s %s (error %s)", what, failed.sid, mask_id(conversation_id),
+              status, failed.error_code)
+    try:
+        await report(conversation_id, describe(failed), failed.sid)
+    except refused as exc:
+        log.warning("%s status of %s not recorded: %s", what, failed.sid, exc)
+        return web.Response(status=503, text="try again")
+    return web.Response(status=204)
 
 
 # --- helpers ----------------------------------------------------------------------------------

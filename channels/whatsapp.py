@@ -58,7 +58,6 @@ FACTS = ChannelFacts(name="whatsapp", label="WhatsApp", customer_noun="WhatsApp 
                      max_text_chars=BODY_LIMIT, reply_window_s=WINDOW_S)
 OPTED_OUT = "opted_out"  # in the conversation's channel data
 OPTED_OUT_AT = "opted_out_changed_at"
-FAILED_STATUSES = frozenset({"failed", "undelivered"})
 # Fewer than Twilio's SMS opt-out words: "cancel" on its own cancels a waiting handoff here, and
 # "end" or "quit" are ordinary words in a chat (Twilio enforces none of them on WhatsApp).
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE"})
@@ -187,28 +186,14 @@ class WhatsAppChannel:
                  "out" if opted_out else "back in")
 
     async def _status(self, request: web.Request) -> web.Response:
-        """Twilio's later word on a message we sent: a failure is recorded, once."""
-        form = await self._twilio.signed_form(request, what="whatsapp status")
-        sid = twilio.field(form, "MessageSid")
-        status = twilio.field(form, "MessageStatus").lower()
-        customer = _customer(twilio.field(form, "To"))
-        if not sid or customer is None or status not in FAILED_STATUSES:
-            return web.Response(status=204)
-        code = twilio.field(form, "ErrorCode") or "?"
-        detail = (OUTSIDE_WINDOW if code == str(TWILIO_OUTSIDE_WINDOW)
-                  else f"WhatsApp reported it {status} (Twilio error {code})")
-        log.error("whatsapp message %s to %s %s (error %s)", sid, mask_id(PREFIX + customer),
-                  status, code)
-        try:
-            # Recorded once per message however often Twilio calls (report_undelivered keys
-            # it by the message's sid).
-            await self._intake.report_undelivered(PREFIX + customer, detail, message_id=sid)
-        except REFUSED as exc:
-            # Twilio retries a callback only with connection overrides on its URL; the log
-            # line above says what happened either way.
-            log.warning("whatsapp status of %s not recorded: %s", sid, exc)
-            return web.Response(status=503, text="try again")
-        return web.Response(status=204)
+        """Twilio's later word on a message we sent: a failure is recorded, once (the intake
+        keys it by the message's sid)."""
+        return await twilio.status_callback(
+            request, self._twilio, what="whatsapp", refused=REFUSED,
+            conversation_of=lambda to: PREFIX + number if (number := _customer(to)) else None,
+            describe=_why_undelivered,
+            report=lambda cid, detail, sid: self._intake.report_undelivered(
+                cid, detail, message_id=sid))
 
     # --- delivery -------------------------------------------------------------------------
     async def deliver(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
@@ -262,6 +247,12 @@ class WhatsAppChannel:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+def _why_undelivered(failed: twilio.FailedMessage) -> str:
+    if failed.error_code == str(TWILIO_OUTSIDE_WINDOW):
+        return OUTSIDE_WINDOW
+    return f"WhatsApp reported it {failed.status} (Twilio error {failed.error_code})"
+
+
 def _customer(address: str) -> str | None:
     """The E.164 number of a whatsapp:+... address, or None."""
     return twilio.e164(address.removeprefix(PREFIX)) if address.startswith(PREFIX) else None

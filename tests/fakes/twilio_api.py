@@ -18,7 +18,9 @@ WhatsApp (`whatsapp:+...` addresses, https://www.twilio.com/docs/whatsapp/api):
 - a free-form message (a Body, no ContentSid) to a customer whose last message is more than 24
   hours old (`customer_wrote`, by the fake's `clock`) is accepted (201, queued) and fails later:
   Twilio then POSTs the signed status callback (StatusCallback) "undelivered" with ErrorCode
-  63016, as it does. Delivered messages get "sent" then "delivered" callbacks.
+  63016, as it does. Delivered messages get "sent" then "delivered" callbacks; an SMS to a
+  number in `unreachable` gets "sent" then "undelivered" with ErrorCode 30003. Callbacks go to
+  `gateway_url` (signed for the public URL) and only when it is set.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ BODY_LIMIT = 1600
 WHATSAPP_FROM = "whatsapp:+14155238886"  # the Twilio sandbox's sender
 WHATSAPP_WINDOW_S = 24 * 3600
 OUTSIDE_WINDOW = 63016
+UNREACHABLE = 30003  # "Unreachable destination handset": the carrier could not deliver it
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
 _SERVICE_SID = re.compile(r"MG[0-9a-f]{32}")
 _CONTENT_SID = re.compile(r"HX[0-9a-f]{32}")
@@ -69,6 +72,8 @@ class FakeTwilio:
     whatsapp_senders: set[str] = field(default_factory=lambda: {WHATSAPP_FROM})
     attempts: list[dict[str, str]] = field(default_factory=list)
     sent: list[dict[str, str]] = field(default_factory=list)
+    # Numbers whose carrier accepts nothing: sends are queued, then reported undelivered.
+    unreachable: set[str] = field(default_factory=set)
     # When each WhatsApp customer last wrote (by `clock`): their 24-hour window.
     customer_wrote: dict[str, float] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
@@ -141,8 +146,7 @@ class FakeTwilio:
             return _error(400, *refusal)
         sid = f"{'MM' if form['To'].startswith('whatsapp:') else 'SM'}{next(self._sids):032x}"
         self.sent.append({**form, "Sid": sid})
-        if form["To"].startswith("whatsapp:"):
-            self._report_status(sid, form)
+        self._report_status(sid, form)
         return web.json_response(status=201, data={
             "sid": sid, "account_sid": self.account_sid, "to": form["To"],
             "from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid"),
@@ -189,11 +193,13 @@ class FakeTwilio:
     def _report_status(self, sid: str, form: Mapping[str, str]) -> None:
         """Twilio's later word on a WhatsApp message, to its StatusCallback (signed)."""
         url = form.get("StatusCallback")
-        wrote = self.customer_wrote.get(form["To"].removeprefix("whatsapp:"))
-        outside = not form.get("ContentSid") and (
+        to = form["To"]
+        wrote = self.customer_wrote.get(to.removeprefix("whatsapp:"))
+        outside = to.startswith("whatsapp:") and not form.get("ContentSid") and (
             wrote is None or self.clock() - wrote > WHATSAPP_WINDOW_S)
-        statuses = [("undelivered", str(OUTSIDE_WINDOW))] if outside else [
-            ("sent", ""), ("delivered", "")]
+        statuses = ([("undelivered", str(OUTSIDE_WINDOW))] if outside
+                    else [("sent", ""), ("undelivered", str(UNREACHABLE))] if to in self.unreachable
+                    else [("sent", ""), ("delivered", "")])
         if not url or not self.gateway_url:
             return  # nowhere to call back (a test that does not need callbacks)
 
@@ -201,8 +207,9 @@ class FakeTwilio:
             for status, code in statuses:
                 params = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status,
                           "SmsStatus": status, "To": form["To"], "From": form.get("From", ""),
-                          "AccountSid": self.account_sid, "ApiVersion": "2010-04-01",
-                          "ChannelPrefix": "whatsapp"}
+                          "AccountSid": self.account_sid, "ApiVersion": "2010-04-01"}
+                if to.startswith("whatsapp:"):
+                    params["ChannelPrefix"] = "whatsapp"
                 if code:
                     params["ErrorCode"] = code
                 # Twilio calls the URL it was given, signing that URL.
