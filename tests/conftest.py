@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import AsyncIterator, Awaitable, Callable, Iterator
 
 import aiohttp
 import pytest
@@ -13,6 +14,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from tests.fakes.rasa import FakeRasa
+from tests.redis_server import RedisServer
 from tests.serving import Stop, start_app
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -71,3 +73,12 @@ async def redis_prefix() -> AsyncIterator[str]:
     async for key in client.scan_iter(match=prefix + "*"):
         await client.delete(key)
     await client.aclose()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, to kill, restart or cut (tests/redis_server.py)."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+import aiohttp
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -18,6 +19,8 @@ from bot.engine import ConversationEngine
 from bot.settings import Settings
 from bot.stores import Stores, memory_stores
 from tests.conftest import Serve
+from tests.console.conftest import AGENT_ACCOUNTS, ANA, ANA_PASSWORD, NluFakeRasa
+from tests.gateways import settings_for
 from tests.fakes.rasa import FakeRasa, Reply
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -217,3 +220,45 @@ async def mobile_chat(browser: Browser, gateway: Gateway) -> AsyncIterator[ChatP
     yield chat_page
     await context.close()
     assert not chat_page.errors, f"JavaScript errors on the page: {chat_page.errors}"
+
+
+# --- the agent console ---------------------------------------------------------------------------
+@pytest.fixture
+def console_stores() -> Stores:
+    """The console gateway's stores: in memory, unless a test module needs others."""
+    return memory_stores()
+
+
+@pytest.fixture
+async def console_gateway(console_stores: Stores, serve: Serve) -> AsyncIterator[dict[str, Any]]:
+    """The real gateway app with two agent accounts and a fake Rasa that ranks FAQs."""
+    rasa = NluFakeRasa()
+    rasa_url = await serve(rasa.app())
+    settings = settings_for(rasa, rasa_url, pending_retry_interval_s=3600.0)
+    app = create_app(settings, stores=console_stores, env={"AGENT_ACCOUNTS": AGENT_ACCOUNTS})
+    url = await serve(app)
+    async with aiohttp.ClientSession() as http:
+        yield {"url": url, "app": app, "rasa": rasa, "http": http}
+
+
+@pytest.fixture
+async def console_page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A 401 from the API is how the page learns it must sign in; anything else is a bug.
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error"
+            and "status of 401" not in msg.text else None)
+    yield page
+    await context.close()
+    assert not errors, f"JavaScript errors on the console page: {errors}"
+
+
+async def sign_in(page: Page, console_url: str) -> None:
+    """Ana signs in on the console page and sees it live."""
+    await page.goto(console_url + "/console/")
+    await page.get_by_test_id("login-email").fill(ANA)
+    await page.get_by_test_id("login-password").fill(ANA_PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    await expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "online")

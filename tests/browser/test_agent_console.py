@@ -4,37 +4,21 @@ chip, send it with Enter, and the web chat customer receives it over their webso
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from typing import Any
 
-import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
-from bot.app import DESK_KEY, ERASURE_KEY, STORES_KEY, create_app
-from bot.stores import memory_stores
+from bot.app import DESK_KEY, ERASURE_KEY, STORES_KEY
 from channels.registry import all_facts
 from inbox.suggestions import faq_answers
 from tests.browser.conftest import ARTIFACTS
 from tests.chat_client import ChatClient
-from tests.conftest import Serve
-from tests.gateways import settings_for
-from tests.console.conftest import (AGENT_ACCOUNTS, ANA, ANA_PASSWORD, BO, HANDOFF_SECRET,
-                                    NluFakeRasa, a_package)
+from tests.console.conftest import ANA, ANA_PASSWORD, BO, HANDOFF_SECRET, a_package
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 10_000
-
-
-@pytest.fixture
-async def console_gateway(serve: Serve) -> AsyncIterator[dict[str, Any]]:
-    rasa = NluFakeRasa()
-    rasa_url = await serve(rasa.app())
-    settings = settings_for(rasa, rasa_url, pending_retry_interval_s=3600.0)
-    app = create_app(settings, stores=memory_stores(), env={"AGENT_ACCOUNTS": AGENT_ACCOUNTS})
-    url = await serve(app)
-    async with aiohttp.ClientSession() as http:
-        yield {"url": url, "app": app, "rasa": rasa, "http": http}
 
 
 async def open_case(gw: dict[str, Any], conversation_id: str, channel: str = "web",
@@ -47,20 +31,6 @@ async def open_case(gw: dict[str, Any], conversation_id: str, channel: str = "we
                                headers={"Authorization": f"Bearer {HANDOFF_SECRET}"}) as resp:
         assert resp.status == 201, await resp.text()
         return str((await resp.json())["case_id"])
-
-
-@pytest.fixture
-async def console_page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1440, "height": 900})
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # A 401 from the API is how the page learns it must sign in; anything else is a bug.
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error"
-            and "status of 401" not in msg.text else None)
-    yield page
-    await context.close()
-    assert not errors, f"JavaScript errors on the console page: {errors}"
 
 
 async def test_agent_signs_in_claims_and_replies_to_a_web_chat_customer(

@@ -5,43 +5,18 @@ The console has no WhatsApp code: it renders the channel's reply-window fact."""
 from __future__ import annotations
 
 import time
-from typing import Any, AsyncIterator
+from typing import Any
 
-import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
-from bot.app import STORES_KEY, create_app
-from bot.stores import memory_stores
-from tests.conftest import Serve
-from tests.console.conftest import (AGENT_ACCOUNTS, ANA, ANA_PASSWORD, HANDOFF_SECRET,
-                                    NluFakeRasa, a_package)
-from tests.gateways import settings_for
+from bot.app import STORES_KEY
+from tests.browser.conftest import sign_in
+from tests.console.conftest import HANDOFF_SECRET, a_package
 
 pytestmark = pytest.mark.browser
 
 DAY = 24 * 3600
-
-
-@pytest.fixture
-async def console(serve: Serve) -> AsyncIterator[dict[str, Any]]:
-    rasa = NluFakeRasa()
-    settings = settings_for(rasa, await serve(rasa.app()), pending_retry_interval_s=3600.0)
-    app = create_app(settings, stores=memory_stores(), env={"AGENT_ACCOUNTS": AGENT_ACCOUNTS})
-    url = await serve(app)
-    async with aiohttp.ClientSession() as http:
-        yield {"url": url, "app": app, "http": http}
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1440, "height": 900})
-    opened = await context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield opened
-    await context.close()
-    assert not errors, f"JavaScript errors on the console page: {errors}"
 
 
 async def whatsapp_case(console: dict[str, Any], number: str, *, last_wrote: float) -> str:
@@ -56,10 +31,7 @@ async def whatsapp_case(console: dict[str, Any], number: str, *, last_wrote: flo
 
 
 async def open_and_claim(page: Page, console: dict[str, Any], case_id: str) -> None:
-    await page.goto(console["url"] + "/console/")
-    await page.get_by_test_id("login-email").fill(ANA)
-    await page.get_by_test_id("login-password").fill(ANA_PASSWORD)
-    await page.get_by_test_id("login-submit").click()
+    await sign_in(page, console["url"])
     await page.locator(f'[data-testid="queue-item"][data-case-id="{case_id}"]').click()
     await expect(page.get_by_test_id("case-id")).to_have_text(case_id)
     await page.get_by_test_id("claim-button").click()
@@ -67,7 +39,8 @@ async def open_and_claim(page: Page, console: dict[str, Any], case_id: str) -> N
 
 
 async def test_an_open_window_says_until_when_and_lets_the_agent_reply(
-        console: dict[str, Any], page: Page) -> None:
+        console_gateway: dict[str, Any], console_page: Page) -> None:
+    console, page = console_gateway, console_page
     case_id = await whatsapp_case(console, "+447700900123", last_wrote=time.time() - 3600)
     await open_and_claim(page, console, case_id)
     note = page.get_by_test_id("composer-note")
@@ -78,20 +51,19 @@ async def test_an_open_window_says_until_when_and_lets_the_agent_reply(
     await expect(page.get_by_test_id("send-button")).to_be_enabled()
 
 
-async def test_a_closed_window_is_said_before_the_agent_claims(console: dict[str, Any],
-                                                               page: Page) -> None:
+async def test_a_closed_window_is_said_before_the_agent_claims(console_gateway: dict[str, Any],
+                                                               console_page: Page) -> None:
+    console, page = console_gateway, console_page
     case_id = await whatsapp_case(console, "+447700900111", last_wrote=time.time() - DAY - 60)
-    await page.goto(console["url"] + "/console/")
-    await page.get_by_test_id("login-email").fill(ANA)
-    await page.get_by_test_id("login-password").fill(ANA_PASSWORD)
-    await page.get_by_test_id("login-submit").click()
+    await sign_in(page, console["url"])
     await page.locator(f'[data-testid="queue-item"][data-case-id="{case_id}"]').click()
     await expect(page.get_by_test_id("composer-note")).to_have_attribute("data-reply-window",
                                                                          "closed")
 
 
 async def test_a_closed_window_says_why_and_the_reply_cannot_be_sent(
-        console: dict[str, Any], page: Page) -> None:
+        console_gateway: dict[str, Any], console_page: Page) -> None:
+    console, page = console_gateway, console_page
     case_id = await whatsapp_case(console, "+447700900456", last_wrote=time.time() - DAY - 60)
     await open_and_claim(page, console, case_id)
     note = page.get_by_test_id("composer-note")
@@ -104,7 +76,8 @@ async def test_a_closed_window_says_why_and_the_reply_cannot_be_sent(
 
 
 async def test_the_window_closing_while_the_case_is_open_is_shown_without_a_reload(
-        console: dict[str, Any], page: Page) -> None:
+        console_gateway: dict[str, Any], console_page: Page) -> None:
+    console, page = console_gateway, console_page
     case_id = await whatsapp_case(console, "+447700900789", last_wrote=time.time() - DAY + 15)
     await open_and_claim(page, console, case_id)
     note = page.get_by_test_id("composer-note")

@@ -5,22 +5,13 @@ the test's own is cut."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator
 
 import pytest
 
 from bot.stores import Stores, redis_stores
 from tests.console.conftest import AgentClient, Customer, Gateway
 from tests.redis_server import RedisServer
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture

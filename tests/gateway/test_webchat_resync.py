@@ -7,22 +7,13 @@ is written to the transcript without being published, as one missed would be."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator
 
 import pytest
 
 from bot.stores import Stores, redis_stores
 from tests.gateway.conftest import Gateway
 from tests.redis_server import RedisServer
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture
