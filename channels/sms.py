@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Mapping, Sequence
 
@@ -44,8 +44,8 @@ from bot.channel_port import (REFUSED, ChannelFacts, CustomerIdKind, DeliveryFai
 from bot.redaction import mask_id
 from channels import twilio_messaging as twilio
 from channels.outbound import RetryPolicy, send_with_retry, sms_encoding, sms_segments, sms_text
-from channels.twilio_messaging import (BODY_LIMIT, DEFAULT_API_URL, MAX_BODY_BYTES, MediaKind,
-                                       TwilioMessaging, TwilioRefused, twiml)
+from channels.twilio_messaging import (BODY_LIMIT, MAX_BODY_BYTES, MediaKind, OptOuts,
+                                       TwilioAccount, TwilioMessaging, TwilioRefused, twiml)
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,6 @@ FACTS = ChannelFacts(name="sms", label="SMS", customer_noun="SMS customer",
                           "a2.5 2.5 0 0 1 2.5-2.5zM10.5 18.5h3",
                      max_text_chars=BODY_LIMIT,
                      max_buttons=None, encoding=TextEncoding.GSM7_WHERE_POSSIBLE)
-OPTED_OUT = "opted_out"  # in the conversation's channel data
-OPTED_OUT_AT = "opted_out_changed_at"
 
 START_REPLY = ("You're subscribed to our support assistant again. Text your question any time. "
                "Reply HELP for help, STOP to unsubscribe.")
@@ -75,12 +73,9 @@ HELP_REPLY = ("Support assistant: text your question (for example \"where is my 
 
 @dataclass(frozen=True)
 class SmsConfig:
-    account_sid: str
-    auth_token: str = field(repr=False)
-    public_base_url: str
+    account: TwilioAccount
     from_number: str | None = None
     messaging_service_sid: str | None = None
-    api_url: str = DEFAULT_API_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SmsConfig:
@@ -89,14 +84,8 @@ class SmsConfig:
         if from_number is None and service is None:
             raise SettingsError("SMS channel: set TWILIO_FROM_NUMBER or "
                                 "TWILIO_MESSAGING_SERVICE_SID (who the replies come from)")
-        return cls(
-            account_sid=env["TWILIO_ACCOUNT_SID"],
-            auth_token=env["TWILIO_AUTH_TOKEN"],
-            public_base_url=twilio.public_base_url(env),
-            from_number=from_number,
-            messaging_service_sid=service,
-            api_url=(env.get("TWILIO_API_URL") or DEFAULT_API_URL).rstrip("/"),
-        )
+        return cls(account=TwilioAccount.from_env(env), from_number=from_number,
+                   messaging_service_sid=service)
 
 
 def build(intake: Intake, env: Mapping[str, str]) -> SmsChannel:
@@ -112,10 +101,10 @@ class SmsChannel:
         self._intake = intake
         self._retry = retry
         self._config = config
-        self._twilio = TwilioMessaging(account_sid=config.account_sid,
-                                       auth_token=config.auth_token,
-                                       public_base_url=config.public_base_url,
-                                       api_url=config.api_url)
+        self._twilio = TwilioMessaging(config.account)
+        # Twilio confirms STOP itself; see the module docstring
+        self._opt_outs = OptOuts(intake, what="sms", replies={"START": START_REPLY,
+                                                              "HELP": HELP_REPLY})
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(WEBHOOK_PATH, self._webhook)
@@ -124,8 +113,8 @@ class SmsChannel:
     async def start(self) -> None:
         await self._twilio.start()
         sender = self._config.messaging_service_sid or self._config.from_number
-        log.info("sms: webhook %s%s, replies from %s via %s", self._config.public_base_url,
-                 WEBHOOK_PATH, sender, self._config.api_url)
+        log.info("sms: webhook %s%s, replies from %s via %s", self._twilio.public_base_url,
+                 WEBHOOK_PATH, sender, self._twilio.api_url)
 
     async def close(self) -> None:
         await self._twilio.close()
@@ -145,12 +134,12 @@ class SmsChannel:
         body = twilio.field(form, "Body")
         try:
             state = await self._intake.view(conversation_id, acknowledging=True)
-            opted_out = bool(state.channel_data.get(OPTED_OUT))
+            opted_out = OptOuts.opted_out(state)
             keyword = twilio.opt_keyword(body, twilio.field(form, "OptOutType"),
                                          opted_out=opted_out)
             if keyword is not None:
-                return twiml(await self._on_keyword(keyword, conversation_id, sender, sid,
-                                                    opted_out=opted_out))
+                return twiml(await self._opt_outs.on_keyword(keyword, conversation_id, sender,
+                                                             sid, opted_out=opted_out))
             if opted_out:
                 # We could not answer anyway: nothing may be sent until the customer texts START.
                 log.info("sms %s from opted-out %s not processed (waiting for START)",
@@ -166,42 +155,14 @@ class SmsChannel:
             return web.Response(status=503, text="try again")
         return twiml()
 
-    async def _on_keyword(self, keyword: str, conversation_id: str, sender: str, sid: str, *,
-                          opted_out: bool) -> str | None:
-        """Handle STOP/START/HELP; returns the TwiML confirmation to send, if any."""
-        # The opt-out first (doing it twice is harmless): marked seen before it was written, a
-        # failure would leave Twilio's retry looking like a duplicate and the STOP lost.
-        if keyword in ("STOP", "START"):
-            await self._set_opted_out(conversation_id, sender, keyword == "STOP")
-        if not await self._intake.first_seen(f"keyword:{sid}"):
-            log.info("duplicate sms keyword message %s: not confirmed again", sid)
-            return None
-        if keyword == "STOP":
-            return None  # Twilio confirms STOP itself; see the module docstring
-        if keyword == "START":
-            return START_REPLY
-        if opted_out:
-            log.info("HELP from opted-out %s not answered (waiting for START)",
-                     mask_id(conversation_id))
-            return None
-        return HELP_REPLY
-
-    async def _set_opted_out(self, conversation_id: str, sender: str, opted_out: bool) -> None:
-        await self._intake.open_conversation(conversation_id, customer_id=sender)
-        await self._intake.keep_channel_data(conversation_id, {OPTED_OUT: opted_out,
-                                                               OPTED_OUT_AT: time.time()})
-        log.info("sms: %s opted %s", mask_id(conversation_id), "out" if opted_out else "back in")
-
     async def _status(self, request: web.Request) -> web.Response:
         """The carrier's later word on a text we sent (30003 unreachable, 30005 unknown number,
         30007 filtered, ...): a failure is recorded, once."""
         return await twilio.status_callback(
-            request, self._twilio, what="sms", refused=REFUSED,
+            request, self._twilio, self._intake, what="sms",
             conversation_of=lambda to: f"sms:{number}" if (number := twilio.e164(to)) else None,
             describe=lambda failed: (f"the carrier reported it {failed.status} (Twilio error "
-                                     f"{failed.error_code})"),
-            report=lambda cid, detail, sid: self._intake.report_undelivered(
-                cid, detail, message_id=sid))
+                                     f"{failed.error_code})"))
 
     # --- delivery -------------------------------------------------------------------------
     async def deliver(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
@@ -209,7 +170,7 @@ class SmsChannel:
             return  # end of a turn: SMS has no typing indicator to clear
         to = _number_of(conversation_id)
         state = await self._intake.view(conversation_id)
-        if state.channel_data.get(OPTED_OUT):
+        if OptOuts.opted_out(state):
             log.info("sms: %d repl%s to %s dropped: the number opted out (STOP)", len(messages),
                      "y" if len(messages) == 1 else "ies", mask_id(conversation_id))
             return
@@ -227,13 +188,13 @@ class SmsChannel:
             if self._config.messaging_service_sid else {"from_": self._config.from_number or ""})
         try:
             return await self._twilio.create(
-                to=to, body=body, status_callback=self._config.public_base_url + STATUS_PATH,
+                to=to, body=body, status_callback=self._twilio.public_base_url + STATUS_PATH,
                 **sender)
         except TwilioRefused as exc:
             if exc.code == twilio.TWILIO_UNSUBSCRIBED:
                 # The carrier/Twilio says this number opted out (perhaps via another of our
                 # numbers): remember it, so we stop trying until the customer texts START.
-                await self._set_opted_out(conversation_id, to, True)
+                await self._opt_outs.set(conversation_id, to, True)
             raise
 
 

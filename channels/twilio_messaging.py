@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from dataclasses import dataclass
-from typing import Awaitable, Callable, Literal, Mapping, Sequence
+from dataclasses import dataclass, field as dataclass_field
+from typing import Callable, Literal, Mapping, Sequence
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -26,7 +27,8 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channel_port import Attachment, Button, OutboundMessage, SettingsError
+from bot.channel_port import (REFUSED, Attachment, Button, ConversationView, Intake,
+                              OutboundMessage, SettingsError)
 from bot.http_bodies import read_bytes
 from bot.redaction import mask_id, redact
 from channels.outbound import (AGENT_LABEL, PermanentSendError, RetryableSendError, shown_text,
@@ -70,6 +72,22 @@ def public_base_url(env: Mapping[str, str]) -> str:
     return url
 
 
+@dataclass(frozen=True)
+class TwilioAccount:
+    """The account a Twilio channel sends through and checks signatures with."""
+
+    account_sid: str
+    auth_token: str = dataclass_field(repr=False)
+    public_base_url: str  # what Twilio calls: webhooks are signed for it
+    api_url: str = DEFAULT_API_URL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TwilioAccount:
+        return cls(account_sid=env["TWILIO_ACCOUNT_SID"], auth_token=env["TWILIO_AUTH_TOKEN"],
+                   public_base_url=public_base_url(env),
+                   api_url=(env.get("TWILIO_API_URL") or DEFAULT_API_URL).rstrip("/"))
+
+
 class TwilioRefused(PermanentSendError):
     """Twilio refused a send for good; `code` is its error code (21610: the number opted out)."""
 
@@ -105,13 +123,12 @@ class _TwilioHttpClient(AsyncTwilioHttpClient):
 class TwilioMessaging:
     """One account's Messages resource and webhook signatures."""
 
-    def __init__(self, *, account_sid: str, auth_token: str, public_base_url: str,
-                 api_url: str = DEFAULT_API_URL) -> None:
-        self.account_sid = account_sid
-        self.public_base_url = public_base_url
-        self.api_url = api_url
-        self._auth_token = auth_token
-        self._validator = RequestValidator(auth_token)
+    def __init__(self, account: TwilioAccount) -> None:
+        self.account_sid = account.account_sid
+        self.public_base_url = account.public_base_url
+        self.api_url = account.api_url
+        self._auth_token = account.auth_token
+        self._validator = RequestValidator(account.auth_token)
         self._http: _TwilioHttpClient | None = None
         self._client: Client | None = None
 
@@ -169,6 +186,49 @@ class TwilioMessaging:
         return str(message.sid)
 
 
+OPTED_OUT = "opted_out"  # in the conversation's channel data
+OPTED_OUT_AT = "opted_out_changed_at"
+
+
+class OptOuts:
+    """A Twilio channel's STOP, START and HELP: whether a customer opted out is kept in the
+    conversation's channel data (it survives restarts and is shared by every instance), and
+    nothing is sent to them until START. `replies`: the TwiML confirmation per keyword (None:
+    none of ours)."""
+
+    def __init__(self, intake: Intake, *, what: str, replies: Mapping[str, str | None]) -> None:
+        self._intake = intake
+        self._what = what
+        self._replies = replies
+
+    @staticmethod
+    def opted_out(view: ConversationView) -> bool:
+        return bool(view.channel_data.get(OPTED_OUT))
+
+    async def on_keyword(self, keyword: str, conversation_id: str, sender: str, sid: str, *,
+                         opted_out: bool) -> str | None:
+        """Handle STOP/START/HELP; the TwiML confirmation to send, if any."""
+        # The opt-out first (doing it twice is harmless): marked seen before it was written, a
+        # failure would leave Twilio's retry looking like a duplicate and the STOP lost.
+        if keyword in ("STOP", "START"):
+            await self.set(conversation_id, sender, keyword == "STOP")
+        if not await self._intake.first_seen(f"keyword:{sid}"):
+            log.info("duplicate %s keyword message %s: not confirmed again", self._what, sid)
+            return None
+        if keyword == "HELP" and opted_out:
+            log.info("HELP from opted-out %s not answered (waiting for START)",
+                     mask_id(conversation_id))
+            return None
+        return self._replies.get(keyword)
+
+    async def set(self, conversation_id: str, sender: str, opted_out: bool) -> None:
+        await self._intake.open_conversation(conversation_id, customer_id=sender)
+        await self._intake.keep_channel_data(conversation_id, {OPTED_OUT: opted_out,
+                                                               OPTED_OUT_AT: time.time()})
+        log.info("%s: %s opted %s", self._what, mask_id(conversation_id),
+                 "out" if opted_out else "back in")
+
+
 @dataclass(frozen=True)
 class FailedMessage:
     """A status callback's report that a message we sent did not arrive."""
@@ -179,17 +239,13 @@ class FailedMessage:
     to: str  # the address it was sent to
 
 
-Report = Callable[[str, str, str], Awaitable[None]]  # conversation id, detail, message sid
-
-
-async def status_callback(request: web.Request, messaging: TwilioMessaging, *, what: str,
-                          conversation_of: Callable[[str], str | None],
-                          describe: Callable[[FailedMessage], str],
-                          report: Report, refused: tuple[type[BaseException], ...]
-                          ) -> web.Response:
+async def status_callback(request: web.Request, messaging: TwilioMessaging, intake: Intake, *,
+                          what: str, conversation_of: Callable[[str], str | None],
+                          describe: Callable[[FailedMessage], str]) -> web.Response:
     """Twilio's later word on a message (signed like a webhook): a failure is reported for its
     conversation (`conversation_of` its To address, None when not ours); good news is only
-    acknowledged. A report the core cannot take now answers 503 (Twilio retries a callback
+    acknowledged; the intake records a message's failure once. A report the core cannot take
+    now answers 503 (Twilio retries a callback
     only with connection overrides on its URL; the log line stays either way)."""
     form = await messaging.signed_form(request, what=f"{what} status")
     status = field(form, "MessageStatus").lower()
@@ -201,8 +257,8 @@ async def status_callback(request: web.Request, messaging: TwilioMessaging, *, w
     log.error("%s message %s to %s %s (error %s)", what, failed.sid, mask_id(conversation_id),
               status, failed.error_code)
     try:
-        await report(conversation_id, describe(failed), failed.sid)
-    except refused as exc:
+        await intake.report_undelivered(conversation_id, describe(failed), message_id=failed.sid)
+    except REFUSED as exc:
         log.warning("%s status of %s not recorded: %s", what, failed.sid, exc)
         return web.Response(status=503, text="try again")
     return web.Response(status=204)

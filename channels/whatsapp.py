@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Mapping, Sequence
 
@@ -40,7 +40,7 @@ from bot.channel_port import (REFUSED, ChannelFacts, CustomerIdKind, DeliveryFai
 from bot.redaction import mask_id
 from channels import twilio_messaging as twilio
 from channels.outbound import RetryPolicy, send_with_retry
-from channels.twilio_messaging import (BODY_LIMIT, DEFAULT_API_URL, TwilioMessaging,
+from channels.twilio_messaging import (BODY_LIMIT, OptOuts, TwilioAccount, TwilioMessaging,
                                        TwilioRefused, twiml)
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,6 @@ FACTS = ChannelFacts(name="whatsapp", label="WhatsApp", customer_noun="WhatsApp 
                      icon="M4.5 19.5l1.1-3.6A8 8 0 1 1 8.4 18.6zM9 8.5c0 3.6 2.9 6.5 6.5 6.5"
                           "l1-1.6-2-1-1 1c-1.2-.5-2.4-1.7-2.9-2.9l1-1-1-2L9 8.5z",
                      max_text_chars=BODY_LIMIT, reply_window_s=WINDOW_S)
-OPTED_OUT = "opted_out"  # in the conversation's channel data
-OPTED_OUT_AT = "opted_out_changed_at"
 # Fewer than Twilio's SMS opt-out words: "cancel" on its own cancels a waiting handoff here, and
 # "end" or "quit" are ordinary words in a chat (Twilio enforces none of them on WhatsApp).
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE"})
@@ -77,12 +75,9 @@ OUTSIDE_WINDOW = ("not sent: WhatsApp allows free-form replies only within 24 ho
 
 @dataclass(frozen=True)
 class WhatsAppConfig:
-    account_sid: str
-    auth_token: str = field(repr=False)
-    public_base_url: str
+    account: TwilioAccount
     sender: str  # whatsapp:+14155238886
     template_sid: str | None = None  # an approved template for outside the 24-hour window
-    api_url: str = DEFAULT_API_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> WhatsAppConfig:
@@ -95,10 +90,8 @@ class WhatsAppConfig:
         if template is not None and not (template.startswith("HX") and len(template) == 34):
             raise SettingsError("TWILIO_WHATSAPP_TEMPLATE_SID must be a content SID (HX followed "
                                 f"by 32 characters); got {template!r}")
-        return cls(account_sid=env["TWILIO_ACCOUNT_SID"], auth_token=env["TWILIO_AUTH_TOKEN"],
-                   public_base_url=twilio.public_base_url(env), sender=PREFIX + number,
-                   template_sid=template,
-                   api_url=(env.get("TWILIO_API_URL") or DEFAULT_API_URL).rstrip("/"))
+        return cls(account=TwilioAccount.from_env(env), sender=PREFIX + number,
+                   template_sid=template)
 
 
 def build(intake: Intake, env: Mapping[str, str]) -> WhatsAppChannel:
@@ -114,10 +107,11 @@ class WhatsAppChannel:
         self._intake = intake
         self._config = config
         self._retry = retry
-        self._twilio = TwilioMessaging(account_sid=config.account_sid,
-                                       auth_token=config.auth_token,
-                                       public_base_url=config.public_base_url,
-                                       api_url=config.api_url)
+        self._twilio = TwilioMessaging(config.account)
+        # Confirmed by us: Twilio does not handle opt-outs on WhatsApp (the customer just
+        # wrote, so the confirmation is inside the window).
+        self._opt_outs = OptOuts(intake, what="whatsapp", replies={
+            "STOP": STOP_REPLY, "START": START_REPLY, "HELP": HELP_REPLY})
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(WEBHOOK_PATH, self._webhook)
@@ -125,8 +119,8 @@ class WhatsAppChannel:
 
     async def start(self) -> None:
         await self._twilio.start()
-        log.info("whatsapp: webhook %s%s, replies from %s via %s%s", self._config.public_base_url,
-                 WEBHOOK_PATH, self._config.sender, self._config.api_url,
+        log.info("whatsapp: webhook %s%s, replies from %s via %s%s", self._twilio.public_base_url,
+                 WEBHOOK_PATH, self._config.sender, self._twilio.api_url,
                  "" if self._config.template_sid else "; no template for outside the 24 h window")
 
     async def close(self) -> None:
@@ -145,12 +139,12 @@ class WhatsAppChannel:
         body = twilio.field(form, "Body")
         try:
             state = await self._intake.view(conversation_id, acknowledging=True)
-            opted_out = bool(state.channel_data.get(OPTED_OUT))
+            opted_out = OptOuts.opted_out(state)
             keyword = twilio.opt_keyword(body, twilio.field(form, "OptOutType"),
                                          opted_out=opted_out, stop_words=STOP_WORDS)
             if keyword is not None:
-                return twiml(await self._on_keyword(keyword, conversation_id, sender, sid,
-                                                    opted_out=opted_out))
+                return twiml(await self._opt_outs.on_keyword(keyword, conversation_id, sender,
+                                                             sid, opted_out=opted_out))
             if opted_out:
                 log.info("whatsapp %s from opted-out %s not processed (waiting for START)", sid,
                          mask_id(conversation_id))
@@ -163,37 +157,13 @@ class WhatsAppChannel:
             return web.Response(status=503, text="try again")
         return twiml()
 
-    async def _on_keyword(self, keyword: str, conversation_id: str, sender: str, sid: str, *,
-                          opted_out: bool) -> str | None:
-        # The opt-out first (doing it twice is harmless): marked seen before it was written, a
-        # failure would leave Twilio's retry looking like a duplicate and the STOP lost.
-        if keyword in ("STOP", "START"):
-            await self._set_opted_out(conversation_id, sender, keyword == "STOP")
-        if not await self._intake.first_seen(f"keyword:{sid}"):
-            log.info("duplicate whatsapp keyword message %s: not confirmed again", sid)
-            return None
-        if keyword == "STOP":
-            return STOP_REPLY  # the customer just wrote: inside the window
-        if keyword == "START":
-            return START_REPLY
-        return None if opted_out else HELP_REPLY
-
-    async def _set_opted_out(self, conversation_id: str, sender: str, opted_out: bool) -> None:
-        await self._intake.open_conversation(conversation_id, customer_id=sender)
-        await self._intake.keep_channel_data(conversation_id, {OPTED_OUT: opted_out,
-                                                               OPTED_OUT_AT: time.time()})
-        log.info("whatsapp: %s opted %s", mask_id(conversation_id),
-                 "out" if opted_out else "back in")
-
     async def _status(self, request: web.Request) -> web.Response:
         """Twilio's later word on a message we sent: a failure is recorded, once (the intake
         keys it by the message's sid)."""
         return await twilio.status_callback(
-            request, self._twilio, what="whatsapp", refused=REFUSED,
+            request, self._twilio, self._intake, what="whatsapp",
             conversation_of=lambda to: PREFIX + number if (number := _customer(to)) else None,
-            describe=_why_undelivered,
-            report=lambda cid, detail, sid: self._intake.report_undelivered(
-                cid, detail, message_id=sid))
+            describe=_why_undelivered)
 
     # --- delivery -------------------------------------------------------------------------
     async def deliver(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
@@ -201,7 +171,7 @@ class WhatsAppChannel:
             return  # end of a turn: no typing indicator to clear
         to = _address_of(conversation_id)
         state = await self._intake.view(conversation_id)
-        if state.channel_data.get(OPTED_OUT):
+        if OptOuts.opted_out(state):
             # Raised, not dropped: an agent's reply must show as undelivered, not as sent.
             raise DeliveryFailed("not sent: the customer sent STOP (nothing goes out until START)")
         until = FACTS.reply_until(state.last_customer_message_at)
@@ -234,7 +204,7 @@ class WhatsAppChannel:
     async def _send(self, to: str, *, body: str | None = None,
                     content_sid: str | None = None) -> str:
         params = {"to": to, "from_": self._config.sender,
-                  "status_callback": self._config.public_base_url + STATUS_PATH}
+                  "status_callback": self._twilio.public_base_url + STATUS_PATH}
         if content_sid is not None:
             params["content_sid"] = content_sid
         else:

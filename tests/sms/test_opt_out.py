@@ -5,7 +5,7 @@ on another gateway instance. STOP is not confirmed by us (Twilio confirms it on 
 
 from __future__ import annotations
 
-from channels.sms import OPTED_OUT
+from channels.twilio_messaging import OPTED_OUT
 
 import logging
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from channels.outbound import RetryableSendError
-from channels.twilio_messaging import TwilioMessaging, TwilioRefused
+from channels.twilio_messaging import TwilioAccount, TwilioMessaging, TwilioRefused
 from tests.fakes.twilio_api import WHATSAPP_FROM, FakeTwilio
 
 TO = "whatsapp:+447700900999"
@@ -15,8 +15,9 @@ TO = "whatsapp:+447700900999"
 @pytest.fixture
 async def messaging(fake_twilio: tuple[FakeTwilio, str]) -> TwilioMessaging:
     fake, url = fake_twilio
-    client = TwilioMessaging(account_sid=fake.account_sid, auth_token=fake.auth_token,
-                             public_base_url=fake.public_base_url, api_url=url)
+    client = TwilioMessaging(TwilioAccount(account_sid=fake.account_sid,
+                                           auth_token=fake.auth_token,
+                                           public_base_url=fake.public_base_url, api_url=url))
     await client.start()
     yield client  # type: ignore[misc]
     await client.close()
