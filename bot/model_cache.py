@@ -29,8 +29,10 @@ TRAIN_ARGS = ("--augmentation", "10")
 
 
 def training_inputs(root: Path = ROOT) -> list[Path]:
-    # The custom featurizer's code shapes the model as much as config.yml does.
+    # The custom featurizer's code (and the encoder graph it runs) shapes the model as much as
+    # config.yml does.
     files = [root / "config.yml", root / "domain.yml", root / "bot" / "minilm_featurizer.py"]
+    files += sorted((root / "bot" / "encoder").glob("*.py"))
     files += sorted(p for p in (root / "data").rglob("*") if p.is_file())
     return files
 

@@ -4,18 +4,27 @@ a parse warning quoting a message) reaches the log unredacted or unbounded.
 
 The HTTP API's token comes from `RASA_TOKEN` in the environment, not from the command line: a
 command line is readable by every local user (`ps`), and a token starting with "-" (one in 64
-of secrets.token_urlsafe's) would be read by argparse as an option and stop Rasa with exit 2."""
+of secrets.token_urlsafe's) would be read by argparse as an option and stop Rasa with exit 2.
+
+Before the server listens, one warm-up message goes through NLU and the dialogue policies (nothing
+is stored): TensorFlow traces its graphs on first use, which would otherwise make the first
+customer after every start or restart wait a second or more."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from typing import Mapping, Sequence
+import time
+from typing import Any, Mapping, Sequence
 
 from bot.log_redaction import install as install_log_redaction
 
 
 TOKEN_OPTIONS = ("-t", "--auth-token")
+WARM_UP_TEXT = "hello"
+
+log = logging.getLogger("bot.rasa_server")  # not "__main__" when run with -m
 
 
 class MissingToken(SystemExit):
@@ -40,8 +49,41 @@ def rasa_argv(args: Sequence[str], env: Mapping[str, str]) -> list[str]:
     return argv
 
 
+async def warm_up(agent: Any) -> float:
+    """Run one message through NLU and the policies of a loaded agent, storing nothing; returns
+    the seconds it took."""
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    started = time.monotonic()
+    parsed = await agent.parse_message(WARM_UP_TEXT)
+    tracker = DialogueStateTracker.from_events(
+        "warm-up", [ActionExecuted("action_listen"), UserUttered(WARM_UP_TEXT, parsed["intent"],
+                                                                 parsed["entities"], parsed)],
+        slots=agent.domain.slots)
+    agent.predict_next_with_tracker(tracker)
+    return time.monotonic() - started
+
+
+def install_warm_up() -> None:
+    """Wrap Rasa's model loading (a before_server_start listener, so the port opens only after
+    it) with a warm-up turn."""
+    import rasa.core.run
+
+    load = rasa.core.run.load_agent_on_start
+
+    async def load_and_warm_up(*args: Any, **kwargs: Any) -> Any:
+        agent = await load(*args, **kwargs)
+        if agent is not None and agent.is_ready():
+            log.info("warm-up turn took %.2fs", await warm_up(agent))
+        return agent
+
+    rasa.core.run.load_agent_on_start = load_and_warm_up
+
+
 def main() -> None:
     install_log_redaction()
+    install_warm_up()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = rasa_argv(sys.argv[1:], os.environ)

@@ -30,5 +30,8 @@ pip_quiet=(--quiet --disable-pip-version-check --no-input --progress-bar off)
 "$VENV/bin/python" -m pip install "${pip_quiet[@]}" --no-deps -r requirements/lock.txt
 "$VENV/bin/python" -m pip install "${pip_quiet[@]}" --no-deps --ignore-requires-python -r requirements/rasa.txt
 "$VENV/bin/rasa" --version >/dev/null
+# The sentence encoder's ONNX graphs, built from the packaged weights once (cached by their hash;
+# training and the Rasa server build them too if the cache was cleared).
+PYTHONPATH=. "$VENV/bin/python" -m bot.encoder.converted >/dev/null
 echo "$want" > "$stamp"
 echo "==> dependencies ready in $(( $(date +%s) - start ))s"
