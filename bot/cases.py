@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Collection, Protocol, Sequence
 
 from bot.availability import Availability
+from bot.handoff_package import with_gateway_transcript
 from bot.identifiers import parse_contact
 from bot.messages import Button, OutboundMessage, Role
 from bot.redaction import mask_id, redact
@@ -161,6 +162,8 @@ class CaseDesk:
         if existing is not None:
             return await self._receipt(existing)
         staffed = await self._staffed(datetime.now(timezone.utc))
+        package = with_gateway_transcript(
+            package, await self._stores.transcripts.recent(conversation_id, limit=500))
         case = Case(
             case_id="C-" + secrets.token_hex(4).upper(),
             conversation_id=conversation_id,

@@ -152,12 +152,28 @@ def package_from_transcript(*, conversation_id: str, channel: str, customer_id: 
                             trigger_detail: str, now: datetime | None = None) -> dict[str, Any]:
     """The package the gateway builds itself when the bot cannot (the Rasa server is down):
     from the gateway's transcript, with nothing known of intents, slots or steps."""
-    lines = [{"role": e.get("role", "customer"), "text": redact(str(e.get("text", "")))[:5000],
-              "ts": float(e.get("ts") or 0)} for e in transcript if e.get("text")]
     return _package(conversation_id=conversation_id, channel=channel, customer_id=customer_id,
-                    transcript=lines, tags=[], slots={}, steps_tried=[],
+                    transcript=_lines(transcript), tags=[], slots={}, steps_tried=[],
                     trigger_kind=trigger_kind, trigger_detail=trigger_detail, now=now,
                     wants=UNAVAILABLE_WANTS, bot_did=UNAVAILABLE_DID)
+
+
+def _lines(transcript: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The gateway's transcript entries as package transcript lines, redacted."""
+    return [{"role": e.get("role", "customer"), "text": redact(str(e.get("text", "")))[:5000],
+             "ts": float(e.get("ts") or 0)} for e in transcript if e.get("text")]
+
+
+def with_gateway_transcript(package: dict[str, Any],
+                            transcript: list[dict[str, Any]]) -> dict[str, Any]:
+    """The package with the gateway's own transcript of the conversation, when it holds more
+    lines than the one the bot built: Rasa hands its actions a bounded tracker (the recent turns,
+    bot/rasa_tracker_store.py), and an agent must still see the whole conversation."""
+    lines = _lines(transcript)[-500:]
+    if len(lines) <= len(package.get("transcript") or []):
+        return package
+    customer_texts = [line["text"] for line in lines if line["role"] == "customer"]
+    return {**package, "transcript": lines, "sentiment": summarise(customer_texts).to_dict()}
 
 
 def _package(*, conversation_id: str, channel: str, customer_id: str,

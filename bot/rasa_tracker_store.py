@@ -8,9 +8,14 @@ What it adds to Rasa's own stores, and why one store instead of wrappers:
   its session is over or it has been idle for `contact_hours`; a conversation idle for
   `retention_days` is deleted. `delete` erases a conversation (the gateway's erasure uses the
   same storage);
-- cost: a save appends only the new events and a read fetches only the current session, each
-  one round trip (no read-merge-rewrite, no second retrieve for the event broker: new events
-  are streamed to it from the same diff).
+- cost: a save appends only the new events, each one round trip (no read-merge-rewrite, no
+  second retrieve for the event broker: new events are streamed to it from the same diff), and
+  a read is bounded: Rasa gets the dialogue state (slots, active form, pause) as it was
+  `window_events` events ago plus the events since, never the whole conversation. Rasa replays,
+  featurises and searches what it is given on every turn, so an unbounded tracker made turn 200
+  of a conversation 1.7 times as slow as turn 10. The policies look back a few turns (config.yml),
+  the full history stays stored (`retrieve_full_tracker`, the tracker API), and the agents'
+  transcript is the gateway's own, so nothing a person reads is shortened.
 
 Rasa passes the endpoints.yml keys as keyword arguments (`url` arrives as `host`); values
 substituted from the environment arrive as strings (blank: the default)."""
@@ -26,16 +31,45 @@ from typing import Any
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.log_redaction import install as install_log_redaction
 from bot.redaction import redact_event, without_contacts
-from bot.tracker_storage import TrackerRetention, TrackerStorageConfig
+from bot.tracker_storage import Event, TrackerRetention, TrackerStorageConfig
 
 log = logging.getLogger(__name__)
 
 REQUESTED_SLOT = "requested_slot"
 SWEEP_INTERVAL_S = 600.0
+# About 20 turns: far more than any policy looks back (TED and memoisation: 5 turns; the longest
+# rule or form run is shorter still), few enough that a turn's replay stays cheap.
+WINDOW_EVENTS = 120
+# Where in a tracker object the bounded read noted what it handed out (see save).
+_WINDOW_ATTR = "_helpdesk_window"
+
+
+def state_events(tracker: DialogueStateTracker) -> list[Event]:
+    """Events that rebuild `tracker`'s dialogue state on an empty tracker: every slot not at its
+    initial value, the active form or loop, the pause a handoff set."""
+    events: list[Any] = [SlotSet(slot.name, slot.value) for slot in tracker.slots.values()
+                         if slot.value != slot.initial_value]
+    if tracker.active_loop_name:
+        events.append(ActiveLoop(tracker.active_loop_name))
+    if tracker.is_paused():
+        events.append(ConversationPaused())
+    return [e.as_dict() for e in events]
+
+
+def window_start(events: Sequence[Event], earliest: int) -> int | None:
+    """The first turn boundary (an action_listen) at or after `earliest`: a window that starts
+    there begins with a whole turn."""
+    for index in range(max(earliest, 0), len(events)):
+        event = events[index]
+        if event.get("event") == "action" and event.get("name") == ACTION_LISTEN_NAME:
+            return index
+    return None
 
 
 def _number(value: Any, default: float) -> float:
@@ -70,6 +104,7 @@ class HelpdeskTrackerStore(TrackerStore):
                  port: Any = 6379, db: Any = 0, password: str | None = None,
                  key_prefix: str = "helpdesk", retention_days: Any = 30,
                  contact_hours: Any = 24, secret_slots: Sequence[str] | str = (),
+                 window_events: Any = WINDOW_EVENTS,
                  clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
         super().__init__(domain, event_broker, **kwargs)
         # Rasa's server imports this module before it logs anything about conversations.
@@ -90,6 +125,7 @@ class HelpdeskTrackerStore(TrackerStore):
         if isinstance(secret_slots, str):
             secret_slots = [s.strip() for s in secret_slots.split(",") if s.strip()]
         self._secret_slots = frozenset(secret_slots)
+        self._window_events = max(int(_number(window_events, WINDOW_EVENTS)), 20)
         self._adopted = False
         self._adopting = asyncio.Lock()
         self._last_sweep: float | None = None
@@ -100,22 +136,49 @@ class HelpdeskTrackerStore(TrackerStore):
         await self._adopt_legacy_once()
         sender_id = tracker.sender_id
         stored = await self._storage.session_length(sender_id)
+        # A tracker from `retrieve` holds a prefix and the session from `start` on; any other
+        # (a new one from create_tracker) holds the session from its beginning.
+        prefix_len, start = getattr(tracker, _WINDOW_ATTR, (0, 0))
+        offset = prefix_len + stored - start
         events = [e.as_dict() for e in tracker.events]
-        new = self.stored_forms(events, start=stored)
+        new = self.stored_forms(events, start=offset)
         if not new:
             return
         await self._storage.append(sender_id, new)
-        if stored and any(e.get("event") == "session_started" for e in new):
+        new_session = any(e.get("event") == "session_started" for e in new)
+        if stored and new_session:
             # The session before this one is over: its contacts are no longer needed.
             await self._storage.mask_contacts(sender_id, without_contacts)
         if self.event_broker is not None:
             for event in new:
                 self.event_broker.publish({"sender_id": sender_id, **event})
+        if not new_session:
+            await self._move_window(tracker, events[:offset] + new, prefix_len, start)
         self._maybe_sweep()
 
+    async def _move_window(self, tracker: DialogueStateTracker, kept: list[Event],
+                           prefix_len: int, start: int) -> None:
+        """Once the session after the checkpoint is longer than the window, checkpoint the state
+        half a window back. `kept` is the tracker's events as stored (redacted): the checkpoint
+        holds nothing the events themselves do not."""
+        if len(kept) - prefix_len <= self._window_events:
+            return
+        cut = window_start(kept, len(kept) - self._window_events // 2)
+        if cut is None or cut <= prefix_len:
+            return
+        assert self.domain is not None
+        state = DialogueStateTracker.from_dict(tracker.sender_id, kept[:cut], self.domain.slots)
+        await self._storage.set_checkpoint(tracker.sender_id, start + cut - prefix_len,
+                                           state_events(state))
+
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The current session, bounded: its state at the checkpoint and the events since."""
         await self._adopt_legacy_once()
-        return self._tracker(sender_id, await self._storage.session_events(sender_id))
+        window = await self._storage.session_window(sender_id)
+        tracker = self._tracker(sender_id, window.prefix + window.events)
+        if tracker is not None:
+            setattr(tracker, _WINDOW_ATTR, (len(window.prefix), window.start))
+        return tracker
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         await self._adopt_legacy_once()

@@ -8,12 +8,17 @@ Designed for what comes next, too:
 - a conversation row (SQL) / meta hash (Redis) keeps where the current session starts, so a read
   fetches the current session only (bounded retrieval) without scanning;
 - events arrive here already redacted (the tracker store does it); `mask_contacts` rewrites the
-  events of sessions that are over, and `sweep` masks idle conversations and deletes expired ones.
+  events of sessions that are over, and `sweep` masks idle conversations and deletes expired ones;
+- a checkpoint per conversation (the dialogue state at one position of the current session, as a
+  few events) lets a read return that state plus the events after it (`session_window`), so
+  what a turn reads stays bounded however long the conversation gets. Masking contacts drops the
+  checkpoint (it may hold a contact in a slot); the next save writes a fresh one.
 
-SQL layout: helpdesk_tracker_events (id, sender_id, type_name, timestamp, data JSON) and
+SQL layout: helpdesk_tracker_events (id, sender_id, type_name, timestamp, data JSON),
 helpdesk_tracker_conversations (sender_id, session_start_id, session_length, last_event_at,
-contacts_masked_to). Redis layout, under <prefix>:tracker: events:<sender> (a list of JSON events)
-and meta:<sender> (a hash); both expire `retention_s` after the last event, and there is no other
+contacts_masked_to) and helpdesk_tracker_checkpoints (sender_id, session_start_id, at_index,
+prefix JSON). Redis layout, under <prefix>:tracker: events:<sender> (a list of JSON events)
+and meta:<sender> (a hash, checkpoint included); both expire `retention_s` after the last event, and there is no other
 key, so an expired conversation leaves nothing behind (not even its id)."""
 
 from __future__ import annotations
@@ -39,6 +44,16 @@ class TrackerRetention:
     contacts_s: int = DAY_S        # e-mails and phone numbers are masked once idle this long
 
 
+@dataclass(frozen=True, slots=True)
+class SessionWindow:
+    """The current session from position `start` on: `prefix` (events that rebuild the dialogue
+    state the session had at `start`; [] when start is 0) and the session's events from there."""
+
+    start: int
+    prefix: list[Event]
+    events: list[Event]
+
+
 class TrackerStorage(Protocol):
     async def append(self, sender_id: str, events: Sequence[Event]) -> None:
         """Store new events (already redacted) after the conversation's existing ones."""
@@ -50,6 +65,14 @@ class TrackerStorage(Protocol):
         ...
 
     async def all_events(self, sender_id: str) -> list[Event]: ...
+
+    async def session_window(self, sender_id: str) -> SessionWindow:
+        """The current session from its checkpoint on (the whole session without one)."""
+        ...
+
+    async def set_checkpoint(self, sender_id: str, at: int, prefix: Sequence[Event]) -> None:
+        """Record that `prefix` rebuilds the current session's state at position `at`."""
+        ...
 
     async def session_length(self, sender_id: str) -> int:
         """How many events the latest session has (what a save skips)."""
@@ -125,7 +148,18 @@ class SqlTrackerStorage:
             sa.Column("session_length", sa.Integer, nullable=False, default=0),
             sa.Column("last_event_at", sa.Float, nullable=False),
             sa.Column("contacts_masked_to", sa.BigInteger, nullable=False, default=0))
+        self._checkpoints = sa.Table(
+            "helpdesk_tracker_checkpoints", metadata,
+            sa.Column("sender_id", sa.String(255), primary_key=True),
+            sa.Column("session_start_id", sa.BigInteger, nullable=False),
+            sa.Column("at_index", sa.Integer, nullable=False),
+            sa.Column("prefix", sa.Text, nullable=False))
+        # A bounded read takes a conversation's latest events newest first: (sender_id, id)
+        # answers that from the index alone (SQLite's rowid does it already; PostgreSQL needs it).
+        window_index = sa.Index("helpdesk_tracker_events_sender_id_id", self._events.c.sender_id,
+                                self._events.c.id)
         metadata.create_all(self._engine)
+        window_index.create(self._engine, checkfirst=True)
 
     async def _run(self, fn: Callable[[Any], Any]) -> Any:
         def work() -> Any:
@@ -203,6 +237,44 @@ class SqlTrackerStorage:
             self._events.c.sender_id == sender_id).order_by(self._events.c.id)).all())
         return [json.loads(r.data) for r in rows]
 
+    def _window(self, c: Any, sender_id: str) -> SessionWindow:
+        sa, events = self._sa, self._events
+        conversation = c.execute(sa.select(self._conversations).where(
+            self._conversations.c.sender_id == sender_id)).first()
+        if conversation is None:
+            return SessionWindow(0, [], [])
+        checkpoint = c.execute(sa.select(self._checkpoints).where(
+            self._checkpoints.c.sender_id == sender_id)).first()
+        in_session = events.c.id >= conversation.session_start_id
+        if (checkpoint is not None and checkpoint.session_start_id == conversation.session_start_id
+                and 0 < checkpoint.at_index < conversation.session_length):
+            rows = c.execute(sa.select(events.c.data).where(events.c.sender_id == sender_id,
+                                                            in_session)
+                             .order_by(events.c.id.desc())
+                             .limit(conversation.session_length - checkpoint.at_index)).all()
+            return SessionWindow(checkpoint.at_index, json.loads(checkpoint.prefix),
+                                 [json.loads(r.data) for r in reversed(rows)])
+        rows = c.execute(sa.select(events.c.data).where(events.c.sender_id == sender_id,
+                                                        in_session).order_by(events.c.id)).all()
+        return SessionWindow(0, [], [json.loads(r.data) for r in rows])
+
+    async def session_window(self, sender_id: str) -> SessionWindow:
+        return await self._run(lambda c: self._window(c, sender_id))
+
+    def _set_checkpoint(self, c: Any, sender_id: str, at: int, prefix: Sequence[Event]) -> None:
+        sa, table = self._sa, self._checkpoints
+        conversation = c.execute(sa.select(self._conversations.c.session_start_id).where(
+            self._conversations.c.sender_id == sender_id)).first()
+        if conversation is None:  # erased meanwhile: nothing to bring back
+            return
+        c.execute(table.delete().where(table.c.sender_id == sender_id))
+        c.execute(table.insert().values(sender_id=sender_id,
+                                        session_start_id=conversation.session_start_id,
+                                        at_index=at, prefix=json.dumps(list(prefix))))
+
+    async def set_checkpoint(self, sender_id: str, at: int, prefix: Sequence[Event]) -> None:
+        await self._run(lambda c: self._set_checkpoint(c, sender_id, at, prefix))
+
     async def session_length(self, sender_id: str) -> int:
         sa = self._sa
         row = await self._run(lambda c: c.execute(sa.select(
@@ -213,6 +285,7 @@ class SqlTrackerStorage:
     def _delete(self, c: Any, sender_id: str) -> int:
         deleted = c.execute(self._events.delete().where(
             self._events.c.sender_id == sender_id)).rowcount
+        c.execute(self._checkpoints.delete().where(self._checkpoints.c.sender_id == sender_id))
         c.execute(self._conversations.delete().where(
             self._conversations.c.sender_id == sender_id))
         return int(deleted or 0)
@@ -254,6 +327,9 @@ class SqlTrackerStorage:
                 changed += 1
         c.execute(self._conversations.update().where(
             self._conversations.c.sender_id == sender_id).values(contacts_masked_to=limit - 1))
+        if changed:
+            c.execute(self._checkpoints.delete().where(
+                self._checkpoints.c.sender_id == sender_id))
         return changed
 
     async def sweep(self, mask: Masker, *, now: float | None = None) -> tuple[int, int]:
@@ -369,6 +445,27 @@ return length
 local start = tonumber(redis.call('HGET', KEYS[2], 'session_start') or '0')
 return redis.call('LRANGE', KEYS[1], start, -1)
 """
+    # Returns {position of the first event in the session, checkpoint prefix or "", events}: the
+    # checkpoint counts only if it was taken in the current session.
+    _WINDOW = """
+local start = tonumber(redis.call('HGET', KEYS[2], 'session_start') or '0')
+local cp = redis.call('HMGET', KEYS[2], 'checkpoint_session', 'checkpoint_at', 'checkpoint')
+local from, prefix = start, ''
+if cp[1] and cp[2] and cp[3] and tonumber(cp[1]) == start and tonumber(cp[2]) > start
+   and tonumber(cp[2]) < redis.call('LLEN', KEYS[1]) then
+  from, prefix = tonumber(cp[2]), cp[3]
+end
+return {from - start, prefix, redis.call('LRANGE', KEYS[1], from, -1)}
+"""
+    # ARGV: position in the current session, prefix JSON. Nothing is written to a conversation
+    # deleted (or expired) meanwhile.
+    _CHECKPOINT = """
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+local start = tonumber(redis.call('HGET', KEYS[2], 'session_start') or '0')
+redis.call('HSET', KEYS[2], 'checkpoint_session', start,
+           'checkpoint_at', start + tonumber(ARGV[1]), 'checkpoint', ARGV[2])
+return 1
+"""
     # ARGV: masked_to, then (index, event as read, masked event) triples. An event is
     # rewritten only if it is still the one that was read, and nothing is written to a
     # conversation deleted (or expired) meanwhile: that would bring back erased events or
@@ -384,6 +481,7 @@ for i = 2, #ARGV, 3 do
   end
 end
 if all == 1 then redis.call('HSET', KEYS[2], 'contacts_masked_to', ARGV[1]) end
+if #ARGV > 1 then redis.call('HDEL', KEYS[2], 'checkpoint_session', 'checkpoint_at', 'checkpoint') end
 return all
 """
 
@@ -402,6 +500,16 @@ return all
 
     async def all_events(self, sender_id: str) -> list[Event]:
         return [json.loads(e) for e in await self._r.lrange(self._events(sender_id), 0, -1)]
+
+    async def session_window(self, sender_id: str) -> SessionWindow:
+        start, prefix, raw = await self._r.eval(self._WINDOW, 2, self._events(sender_id),
+                                                self._meta(sender_id))
+        return SessionWindow(int(start), json.loads(prefix) if prefix else [],
+                             [json.loads(e) for e in raw])
+
+    async def set_checkpoint(self, sender_id: str, at: int, prefix: Sequence[Event]) -> None:
+        await self._r.eval(self._CHECKPOINT, 2, self._events(sender_id), self._meta(sender_id),
+                           at, json.dumps(list(prefix)))
 
     async def session_length(self, sender_id: str) -> int:
         async with self._r.pipeline(transaction=True) as pipe:

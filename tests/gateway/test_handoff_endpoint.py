@@ -104,3 +104,29 @@ async def test_case_can_be_read_back_with_the_secret(gateway: Gateway) -> None:
             assert (await r.json())["conversation_id"] == "web:abc"
         async with http.get(f"{gateway.url}/handoff/v1/cases/{receipt['case_id']}") as r:
             assert r.status == 401
+
+
+async def test_the_case_keeps_the_gateways_whole_transcript(gateway: Gateway) -> None:
+    """Rasa hands the handoff action only the recent turns (a bounded tracker): what the agent
+    gets is the gateway's own transcript of the whole conversation, redacted."""
+    for n in range(30):
+        await gateway.stores.transcripts.append(
+            "web:abc", {"id": f"m{n}", "role": "customer" if n % 2 == 0 else "bot",
+                        "text": f"line {n} card 4111 1111 1111 1111", "ts": float(n)}, limit=500)
+    status, body = await post(gateway, a_package("web:abc"))
+    assert status == 201
+    transcript = (await gateway.stores.cases.get(body["case_id"])).package["transcript"]
+    assert [line["text"].split(" card")[0] for line in transcript] == [
+        f"line {n}" for n in range(30)]
+    assert "4111 1111" not in repr(transcript)
+
+
+async def test_a_package_transcript_longer_than_the_gateways_is_kept(gateway: Gateway) -> None:
+    await gateway.stores.transcripts.append(
+        "web:abc", {"id": "m0", "role": "customer", "text": "agent", "ts": 1.0}, limit=500)
+    package = a_package("web:abc")
+    package["transcript"] = [{"role": "customer", "text": f"said {n}", "ts": float(n)}
+                             for n in range(3)]
+    _, body = await post(gateway, package)
+    transcript = (await gateway.stores.cases.get(body["case_id"])).package["transcript"]
+    assert [line["text"] for line in transcript] == ["said 0", "said 1", "said 2"]

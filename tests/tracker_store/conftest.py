@@ -28,7 +28,8 @@ from tests.conftest import REDIS_URL
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql", "redis"]
-SQL_TABLES = ("helpdesk_tracker_events", "helpdesk_tracker_conversations")
+SQL_TABLES = ("helpdesk_tracker_events", "helpdesk_tracker_conversations",
+              "helpdesk_tracker_checkpoints")
 Storage = SqlTrackerStorage | RedisTrackerStorage
 
 

@@ -39,6 +39,7 @@ async def from_endpoints(request: pytest.FixtureRequest, place: Place, domain: D
         "RASA_REDIS_PASSWORD": "", "RASA_REDIS_KEY_PREFIX": place.config.key_prefix,
         "TRACKER_RETENTION_DAYS": "" if blank else "30",
         "TRACKER_CONTACT_HOURS": "" if blank else "24",
+        "RASA_TRACKER_WINDOW_EVENTS": "" if blank else "120",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

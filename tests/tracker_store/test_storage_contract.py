@@ -283,3 +283,71 @@ async def test_masking_a_conversation_that_is_gone_writes_nothing(place: Place,
     await storage.delete("c1")
     assert await storage.mask_contacts("c1", without_contacts, up_to_index=1) == 0
     assert await place.dump() == ""
+
+
+# --- bounded reads: the session from its checkpoint on -----------------------------------------
+def numbered(n: int) -> list[Event]:
+    return [user(f"m{i}") for i in range(n)]
+
+
+async def test_without_a_checkpoint_the_window_is_the_whole_session(storage: Storage) -> None:
+    await storage.append("c1", [user("old"), session_start(), *numbered(3)])
+    window = await storage.session_window("c1")
+    assert (window.start, window.prefix) == (0, [])
+    assert texts(window.events) == ["session_started", "m0", "m1", "m2"]
+
+
+async def test_an_unknown_conversation_has_an_empty_window(storage: Storage) -> None:
+    window = await storage.session_window("nobody")
+    assert (window.start, window.prefix, window.events) == (0, [], [])
+
+
+async def test_the_window_starts_at_the_checkpoint(storage: Storage) -> None:
+    await storage.append("c1", [session_start(), *numbered(10)])
+    prefix = [{"event": "slot", "name": "order_id", "value": "482913", "timestamp": 1.0}]
+    await storage.set_checkpoint("c1", 7, prefix)
+    await storage.append("c1", [user("after")])
+    window = await storage.session_window("c1")
+    assert window.start == 7 and window.prefix == prefix
+    assert texts(window.events) == ["m6", "m7", "m8", "m9", "after"]
+
+
+async def test_a_checkpoint_of_an_earlier_session_is_ignored(storage: Storage) -> None:
+    await storage.append("c1", [session_start(), *numbered(10)])
+    await storage.set_checkpoint("c1", 5, [{"event": "pause", "timestamp": 1.0}])
+    await storage.append("c1", [session_start(), user("new")])
+    window = await storage.session_window("c1")
+    assert (window.start, window.prefix) == (0, [])
+    assert texts(window.events) == ["session_started", "new"]
+
+
+async def test_masking_contacts_drops_the_checkpoint(storage: Storage) -> None:
+    """A checkpoint holds slot values (an order's e-mail): once contacts are masked it would be
+    the one place still holding them."""
+    await storage.append("c1", [session_start(), user("jane.doe@example.com"), *numbered(5)])
+    await storage.set_checkpoint("c1", 3, [{"event": "slot", "name": "order_contact",
+                                            "value": "jane.doe@example.com", "timestamp": 1.0}])
+    up_to = None if not isinstance(storage, RedisTrackerStorage) else 7
+    kwargs = {"up_to_index": up_to} if up_to is not None else {"up_to_id": 10 ** 9}
+    assert await storage.mask_contacts("c1", without_contacts, **kwargs) >= 1
+    window = await storage.session_window("c1")
+    assert (window.start, window.prefix) == (0, [])
+    assert "jane.doe@example.com" not in repr(window)
+
+
+async def test_deleting_a_conversation_deletes_its_checkpoint(storage: Storage,
+                                                              place: Place) -> None:
+    await storage.append("c1", [session_start(), *numbered(5)])
+    await storage.set_checkpoint("c1", 2, [{"event": "slot", "name": "order_id",
+                                            "value": "771234", "timestamp": 1.0}])
+    await storage.delete("c1")
+    assert "771234" not in await place.dump()
+    await storage.append("c1", [user("again")])
+    assert (await storage.session_window("c1")).prefix == []
+
+
+async def test_a_checkpoint_for_an_erased_conversation_is_not_written(storage: Storage,
+                                                                      place: Place) -> None:
+    await storage.set_checkpoint("gone", 3, [{"event": "slot", "name": "order_id",
+                                              "value": "665544", "timestamp": 1.0}])
+    assert "665544" not in await place.dump()
