@@ -17,7 +17,7 @@ from bot.engine import ConversationEngine
 from bot.erasure import Erasure
 from bot.escalation import DEFAULT_RULES_FILE, EscalationPolicy
 from bot.handoff import handoff_app
-from bot.rasa_client import RasaClient
+from bot.rasa_pool import RasaPool
 from bot.settings import Settings
 from bot.stores import Stores, redis_stores, sqlite_stores
 from bot.tracker_storage import TrackerRetention
@@ -31,7 +31,7 @@ SETTINGS_KEY = web.AppKey("settings", Settings)
 ENGINE_KEY = web.AppKey("engine", ConversationEngine)
 STORES_KEY = web.AppKey("stores", Stores)
 DESK_KEY = web.AppKey("desk", CaseDesk)
-RASA_KEY = web.AppKey("rasa", RasaClient)
+RASA_KEY = web.AppKey("rasa", RasaPool)
 ERASURE_KEY = web.AppKey("erasure", Erasure)
 
 
@@ -54,8 +54,8 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
     env = os.environ if env is None else env
     owns_stores = stores is None
     stores = stores or build_stores(settings)
-    rasa = RasaClient(base_url=settings.rasa_url, token=settings.rasa_token,
-                      timeout_s=settings.rasa_timeout_s)
+    rasa = RasaPool.from_urls(settings.rasa_urls, token=settings.rasa_token,
+                              timeout_s=settings.rasa_timeout_s)
     availability = Availability(
         hours=OpeningHours.parse(settings.agent_hours, settings.agent_timezone),
         presence_required=settings.agent_presence_required)

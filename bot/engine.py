@@ -39,7 +39,8 @@ from bot.escalation import EscalationPolicy, Trigger
 from bot.handoff_package import package_from_transcript
 from bot.identifiers import parse_contact
 from bot.messages import InboundMessage, OutboundMessage
-from bot.rasa_client import RasaClient, RasaTurn, RasaUnavailable
+from bot.rasa_client import RasaTurn, RasaUnavailable
+from bot.rasa_pool import RasaPool
 from bot.rasa_input import CUSTOMER_TEXT_KEY, RasaText
 from bot.redaction import mask_id, minimise, redact
 from bot.sentiment import score as sentiment_score
@@ -80,7 +81,7 @@ class Outcome(Enum):
 
 
 class ConversationEngine:
-    def __init__(self, *, settings: Settings, stores: Stores, rasa: RasaClient,
+    def __init__(self, *, settings: Settings, stores: Stores, rasa: RasaPool,
                  desk: CaseDesk, escalation: EscalationPolicy | None = None,
                  customers: CustomerDirectory | None = None,
                  erasure: Erasure | None = None,

@@ -35,6 +35,11 @@ class RasaUnavailable(Exception):
     """Rasa could not be reached or failed; the message is kept and retried later."""
 
 
+class RasaUnreachable(RasaUnavailable):
+    """No connection could be made: the request never reached the server (another server may
+    take it, see bot/rasa_pool.py)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RasaTurn:
     """What Rasa said in one turn, and the instructions its actions gave the gateway."""
@@ -107,6 +112,10 @@ class RasaClient:
             raise RuntimeError("RasaClient.open() was not called")
         return self._http
 
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
     def _conversation(self, conversation_id: str) -> str:
         return f"{self._base_url}/conversations/{conversation_path(conversation_id)}"
 
@@ -119,6 +128,8 @@ class RasaClient:
                 if resp.status != 200:
                     raise RasaUnavailable(f"Rasa {what} answered HTTP {resp.status}")
                 return await resp.json(content_type=None)
+        except aiohttp.ClientConnectorError as exc:
+            raise RasaUnreachable(f"Rasa {what}: {type(exc).__name__}: {exc}") from exc
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             raise RasaUnavailable(f"Rasa {what}: {type(exc).__name__}: {exc}") from exc
 

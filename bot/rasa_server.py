@@ -65,6 +65,19 @@ async def warm_up(agent: Any) -> float:
     return time.monotonic() - started
 
 
+def install_debug_loggers(env: Mapping[str, str]) -> None:
+    """RASA_DEBUG_LOGGERS="rasa.core.lock_store,...": those loggers at DEBUG on stderr, whatever
+    level Rasa gives its own (e.g. to see which server of several runs which conversation). Their
+    records are redacted like every other (the record factory, bot/log_redaction.py)."""
+    for name in filter(None, (n.strip() for n in env.get("RASA_DEBUG_LOGGERS", "").split(","))):
+        logger = logging.getLogger(name)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s  - %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+
+
 def install_warm_up() -> None:
     """Wrap Rasa's model loading (a before_server_start listener, so the port opens only after
     it) with a warm-up turn."""
@@ -83,6 +96,7 @@ def install_warm_up() -> None:
 
 def main() -> None:
     install_log_redaction()
+    install_debug_loggers(os.environ)
     install_warm_up()
     from rasa.__main__ import main as rasa_main
 

@@ -53,6 +53,7 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
+    # One Rasa server, or several separated by commas (bot/rasa_pool.py spreads conversations).
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str | None = field(default=None, repr=False)
     rasa_timeout_s: float = 30.0
@@ -97,7 +98,8 @@ class Settings:
         return cls(
             host=env.get("GATEWAY_HOST", cls.host),
             port=_int(env, "GATEWAY_PORT", cls.port),
-            rasa_url=env.get("RASA_URL", cls.rasa_url).rstrip("/"),
+            rasa_url=",".join(u.strip().rstrip("/") for u in
+                              env.get("RASA_URL", cls.rasa_url).split(",") if u.strip()),
             rasa_token=env.get("RASA_TOKEN") or None,
             rasa_timeout_s=_float(env, "RASA_TIMEOUT_S", cls.rasa_timeout_s),
             redis_url=env.get("REDIS_URL") or None,
@@ -129,6 +131,10 @@ class Settings:
             agent_timezone=env.get("AGENT_TIMEZONE", cls.agent_timezone),
             agent_presence_required=_flag(env, "AGENT_PRESENCE_REQUIRED"),
         )
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [u.strip().rstrip("/") for u in self.rasa_url.split(",") if u.strip()]
 
     def describe(self) -> str:
         store = "redis" if self.redis_url else f"sqlite {self.database}"

@@ -46,10 +46,17 @@ class Ports:
     rasa: int = 5005
     actions: int = 5055
     backend: int = 8081
+    # More Rasa servers beside the first (they need the Redis tracker and lock stores).
+    more_rasa: tuple[int, ...] = ()
 
     @classmethod
-    def free(cls) -> Ports:
-        return cls(gateway=free_port(), rasa=free_port(), actions=free_port(), backend=free_port())
+    def free(cls, *, rasa_servers: int = 1) -> Ports:
+        return cls(gateway=free_port(), rasa=free_port(), actions=free_port(), backend=free_port(),
+                   more_rasa=tuple(free_port() for _ in range(rasa_servers - 1)))
+
+    @property
+    def all_rasa(self) -> tuple[int, ...]:
+        return (self.rasa, *self.more_rasa)
 
 
 @dataclass
@@ -81,6 +88,9 @@ class Stack:
     say: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
 
     def __post_init__(self) -> None:
+        if self.ports.more_rasa and not self.redis_url:
+            raise ValueError("more than one Rasa server needs Redis (their trackers and locks "
+                             "must be shared): set redis_url")
         self.handoff_secret = secrets.token_urlsafe(24)
         self.rasa_token = secrets.token_urlsafe(24)
         self.action_token = secrets.token_urlsafe(24)
@@ -110,7 +120,7 @@ class Stack:
             "GATEWAY_HOST": "127.0.0.1",
             "GATEWAY_PORT": str(p.gateway),
             "GATEWAY_DB": str(self.state_dir / "gateway.db"),
-            "RASA_URL": f"http://127.0.0.1:{p.rasa}",
+            "RASA_URL": ",".join(f"http://127.0.0.1:{port}" for port in p.all_rasa),
             "RASA_TOKEN": self.rasa_token,
             "HANDOFF_SECRET": self.handoff_secret,
             "REDIS_URL": self.redis_url or "",
@@ -160,11 +170,13 @@ class Stack:
             Process("action server", [self.python, "-m", "actions.server",
                                       "--port", str(p.actions)],
                     f"http://127.0.0.1:{p.actions}/health", env),
-            Process("rasa server", [self.python, "-m", "bot.rasa_server", "run", "--enable-api",
-                                    "-i", "127.0.0.1", "-p", str(p.rasa),
-                                    "--model", str(model), "--endpoints", "endpoints.yml",
-                                    "--credentials", "credentials.yml"],
-                    f"http://127.0.0.1:{p.rasa}/status?token={env['RASA_TOKEN']}", env),
+            *(Process("rasa server" + (f" {n}" if n > 1 else ""),
+                      [self.python, "-m", "bot.rasa_server", "run", "--enable-api",
+                       "-i", "127.0.0.1", "-p", str(port),
+                       "--model", str(model), "--endpoints", "endpoints.yml",
+                       "--credentials", "credentials.yml"],
+                      f"http://127.0.0.1:{port}/status?token={env['RASA_TOKEN']}", env)
+              for n, port in enumerate(p.all_rasa, start=1)),
             Process("gateway", [self.python, "-m", "bot"],
                     f"http://127.0.0.1:{p.gateway}/healthz", env),
         ]
