@@ -26,7 +26,10 @@ validate: setup  ## rasa data validate (tests/nlu/test_data_validate.py lists th
 nlu-report: setup  ## held-out accuracy, out-of-scope recall, macro-F1, confusions, threshold sweep
 	@$(PY) -m tests.nlu.heldout_report
 
-bench: setup test-deps  ## figures, not tests: printed and written to benchmarks/results/
+BENCH_ARGS ?=
+
+bench: setup test-deps  ## figures, not tests: printed and written to benchmarks/results/ (BENCH_ARGS="--compare FILE")
+	@$(PY) -m benchmarks.suite $(BENCH_ARGS)
 	@$(PY) -m benchmarks.webchat_roundtrip
 	@$(PY) -m benchmarks.webhook_ack
 	@$(PY) -m benchmarks.handoff_latency

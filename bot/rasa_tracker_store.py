@@ -43,9 +43,11 @@ log = logging.getLogger(__name__)
 
 REQUESTED_SLOT = "requested_slot"
 SWEEP_INTERVAL_S = 600.0
-# About 20 turns: far more than any policy looks back (TED and memoisation: 5 turns; the longest
-# rule or form run is shorter still), few enough that a turn's replay stays cheap.
-WINDOW_EVENTS = 120
+# 6 to 12 turns (a turn is about 5 events): more than any policy looks back (TED and memoisation:
+# 5 turns; a rule or a form step is shorter still). Every event Rasa is handed costs it about
+# 0.15 ms a turn on 2 cores (replay, featurisation, rule lookup): with 120 the turn at 200 was
+# 1.24 times the turn at 10, with 60 it is flat (make bench, section curve).
+WINDOW_EVENTS = 60
 # Where in a tracker object the bounded read noted what it handed out (see save).
 _WINDOW_ATTR = "_helpdesk_window"
 

@@ -151,7 +151,7 @@ class Stack:
             "RASA_REDIS_KEY_PREFIX": "rasa",
             "TRACKER_RETENTION_DAYS": "30",
             "TRACKER_CONTACT_HOURS": "24",
-            "RASA_TRACKER_WINDOW_EVENTS": "",  # blank: the store's default (120 events)
+            "RASA_TRACKER_WINDOW_EVENTS": "",  # blank: the store's default (60 events)
         }
         if not (os.environ.get("AGENT_ACCOUNTS") or os.environ.get("AGENT_ACCOUNTS_FILE")):
             from inbox.agents import hash_password
