@@ -170,8 +170,15 @@ def with_gateway_transcript(package: dict[str, Any],
     lines than the one the bot built: Rasa hands its actions a bounded tracker (the recent turns,
     bot/rasa_tracker_store.py), and an agent must still see the whole conversation."""
     lines = _lines(transcript)[-500:]
-    if len(lines) <= len(package.get("transcript") or []):
+    own = package.get("transcript") or []
+    if len(lines) <= len(own):
         return package
+    # The bot's lines know what each recent customer message was understood as; keep that.
+    intents = {line["text"]: line["intent"] for line in own
+               if line.get("role") == "customer" and line.get("intent")}
+    for line in lines:
+        if line["role"] == "customer" and line["text"] in intents:
+            line["intent"] = intents[line["text"]]
     customer_texts = [line["text"] for line in lines if line["role"] == "customer"]
     return {**package, "transcript": lines, "sentiment": summarise(customer_texts).to_dict()}
 

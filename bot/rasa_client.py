@@ -24,6 +24,8 @@ from bot.rasa_input import RasaText
 
 log = logging.getLogger(__name__)
 
+CONNECT_TIMEOUT_S = 3.0
+READY_TIMEOUT_S = 2.0
 EXTERNAL_PREFIX = "EXTERNAL: "  # Rasa's text for intents triggered through its API
 HANDOFF_INTENT = "human_handoff"
 CHECKPOINT_SLOT = "gateway_checkpoint"  # domain.yml: not featurized, written only by find_turn
@@ -91,10 +93,14 @@ def conversation_path(conversation_id: str) -> str:
 
 
 class RasaClient:
-    def __init__(self, *, base_url: str, token: str | None, timeout_s: float) -> None:
+    def __init__(self, *, base_url: str, token: str | None, timeout_s: float,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         self._base_url = base_url.rstrip("/")
         self._token = token
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        # A host that is off answers nothing at all: give up connecting long before a turn's
+        # own timeout, so the conversation moves to another server (bot/rasa_pool.py).
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s,
+                                              sock_connect=min(connect_timeout_s, timeout_s))
         self._http: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
@@ -128,7 +134,7 @@ class RasaClient:
                 if resp.status != 200:
                     raise RasaUnavailable(f"Rasa {what} answered HTTP {resp.status}")
                 return await resp.json(content_type=None)
-        except aiohttp.ClientConnectorError as exc:
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise RasaUnreachable(f"Rasa {what}: {type(exc).__name__}: {exc}") from exc
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             raise RasaUnavailable(f"Rasa {what}: {type(exc).__name__}: {exc}") from exc
@@ -156,9 +162,16 @@ class RasaClient:
                      "parse_data": {"text": text.text, "entities": [],
                                     "intent": {"name": HANDOFF_INTENT, "confidence": 1.0}}}
             await self._json("POST", f"{base}/tracker/events", what="events", json=[event])
-        body = await self._json("POST", f"{base}/trigger_intent", what="trigger_intent",
-                                json={"name": HANDOFF_INTENT,
-                                      "entities": {"handoff_trigger": trigger}})
+        try:
+            body = await self._json("POST", f"{base}/trigger_intent", what="trigger_intent",
+                                    json={"name": HANDOFF_INTENT,
+                                          "entities": {"handoff_trigger": trigger}})
+        except RasaUnreachable as exc:
+            if not record_message:
+                raise
+            # The message is recorded already: another server must not record it again. As a
+            # plain outage, the engine looks it up first and then runs only the handoff.
+            raise RasaUnavailable(str(exc)) from exc
         return turn_of(body.get("messages") or [] if isinstance(body, dict) else [])
 
     async def find_turn(self, *, conversation_id: str, message_id: str,
@@ -198,7 +211,8 @@ class RasaClient:
     async def is_ready(self) -> bool:
         try:
             async with self._session.get(f"{self._base_url}/status", params=self._auth(),
-                                         timeout=self._timeout) as resp:
+                                         timeout=aiohttp.ClientTimeout(total=READY_TIMEOUT_S)
+                                         ) as resp:
                 return resp.status == 200
         except (aiohttp.ClientError, asyncio.TimeoutError):
             return False

@@ -14,6 +14,7 @@ that is up is the engine's to retry, as with a single server."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -130,8 +131,6 @@ class RasaPool:
         return await self._call(None, lambda c: c.parse(text))
 
     async def is_ready(self) -> bool:
-        """Ready while any server is: the others' conversations move to it."""
-        for client in self._clients:
-            if await client.is_ready():
-                return True
-        return False
+        """Ready while any server is (the others' conversations move to it); all servers are
+        asked at once, each for at most a couple of seconds."""
+        return any(await asyncio.gather(*(client.is_ready() for client in self._clients)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import time
 from typing import Any, Mapping, Sequence
@@ -23,6 +24,7 @@ from bot.log_redaction import install as install_log_redaction
 
 TOKEN_OPTIONS = ("-t", "--auth-token")
 WARM_UP_TEXT = "hello"
+DEBUG_LOGGERS_ALLOWED = frozenset({"rasa.core.lock_store"})
 
 log = logging.getLogger("bot.rasa_server")  # not "__main__" when run with -m
 
@@ -66,10 +68,15 @@ async def warm_up(agent: Any) -> float:
 
 
 def install_debug_loggers(env: Mapping[str, str]) -> None:
-    """RASA_DEBUG_LOGGERS="rasa.core.lock_store,...": those loggers at DEBUG on stderr, whatever
-    level Rasa gives its own (e.g. to see which server of several runs which conversation). Their
-    records are redacted like every other (the record factory, bot/log_redaction.py)."""
+    """RASA_DEBUG_LOGGERS="rasa.core.lock_store": those loggers at DEBUG on stderr, whatever level
+    Rasa gives its own (e.g. to see which server of several runs which conversation). Only loggers
+    known to log no message content are allowed: Rasa's action logger at DEBUG prints slot values
+    (a one-time code among them) that no redaction pattern can tell from other numbers."""
     for name in filter(None, (n.strip() for n in env.get("RASA_DEBUG_LOGGERS", "").split(","))):
+        if name not in DEBUG_LOGGERS_ALLOWED:
+            log.warning("RASA_DEBUG_LOGGERS: %s is not one of %s; ignored", name,
+                        sorted(DEBUG_LOGGERS_ALLOWED))
+            continue
         logger = logging.getLogger(name)
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s  - %(message)s"))
@@ -78,9 +85,29 @@ def install_debug_loggers(env: Mapping[str, str]) -> None:
         logger.propagate = False
 
 
-def install_warm_up() -> None:
+def listening(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def server_address(args: Sequence[str]) -> tuple[str, int]:
+    """Where `rasa run` will listen: its -i/--interface and -p/--port (Rasa's defaults)."""
+    host, port = "0.0.0.0", 5005
+    for i, arg in enumerate(args):
+        value = args[i + 1] if i + 1 < len(args) else ""
+        if arg in ("-i", "--interface"):
+            host = value
+        elif arg in ("-p", "--port") and value.isdigit():
+            port = int(value)
+        elif arg.startswith("--port="):
+            port = int(arg.split("=", 1)[1])
+    return ("127.0.0.1" if host in ("0.0.0.0", "") else host), port
+
+
+def install_warm_up(address: tuple[str, int]) -> None:
     """Wrap Rasa's model loading (a before_server_start listener, so the port opens only after
-    it) with a warm-up turn."""
+    it) with a warm-up turn, and log whether the port was still closed when it ended."""
     import rasa.core.run
 
     load = rasa.core.run.load_agent_on_start
@@ -88,7 +115,9 @@ def install_warm_up() -> None:
     async def load_and_warm_up(*args: Any, **kwargs: Any) -> Any:
         agent = await load(*args, **kwargs)
         if agent is not None and agent.is_ready():
-            log.info("warm-up turn took %.2fs", await warm_up(agent))
+            took = await warm_up(agent)
+            state = "already listening" if listening(*address) else "not listening yet"
+            log.info("warm-up turn took %.2fs (port %d %s)", took, address[1], state)
         return agent
 
     rasa.core.run.load_agent_on_start = load_and_warm_up
@@ -97,7 +126,7 @@ def install_warm_up() -> None:
 def main() -> None:
     install_log_redaction()
     install_debug_loggers(os.environ)
-    install_warm_up()
+    install_warm_up(server_address(sys.argv[1:]))
     from rasa.__main__ import main as rasa_main
 
     sys.argv = rasa_argv(sys.argv[1:], os.environ)

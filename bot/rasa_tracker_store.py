@@ -32,7 +32,12 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActiveLoop, ConversationPaused, SlotSet
+from rasa.shared.core.events import (
+    ActionExecutionRejected,
+    ActiveLoop,
+    ConversationPaused,
+    SlotSet,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.log_redaction import install as install_log_redaction
@@ -54,11 +59,15 @@ _WINDOW_ATTR = "_helpdesk_window"
 
 def state_events(tracker: DialogueStateTracker) -> list[Event]:
     """Events that rebuild `tracker`'s dialogue state on an empty tracker: every slot not at its
-    initial value, the active form or loop, the pause a handoff set."""
+    initial value, the active form or loop (and whether it was rejected: that lasts until the
+    form runs again; its "interrupted" flag does not outlive the next action), the pause a
+    handoff set."""
     events: list[Any] = [SlotSet(slot.name, slot.value) for slot in tracker.slots.values()
                          if slot.value != slot.initial_value]
     if tracker.active_loop_name:
         events.append(ActiveLoop(tracker.active_loop_name))
+        if tracker.is_active_loop_rejected:
+            events.append(ActionExecutionRejected(tracker.active_loop_name))
     if tracker.is_paused():
         events.append(ConversationPaused())
     return [e.as_dict() for e in events]

@@ -41,8 +41,10 @@ def ensure_onnx(variant: Variant = Variant.FP32, cache_dir: Path = DEFAULT_CACHE
     """Path of the verified ONNX file for `variant`, converting it first if it is missing or does
     not match its recorded digest. Concurrent callers (training and a starting server) wait for one
     conversion instead of racing."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / f"minilm-{variant.value}-{cache_key(variant)}.onnx"
+    if _verified(target):  # no lock, no write: a server may run on a read-only file system
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
     with open(cache_dir / ".convert.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _verified(target):

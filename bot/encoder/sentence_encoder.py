@@ -48,6 +48,10 @@ class SentenceEncoder:
         """L2-normalised sentence vectors, float32 [len(texts), 384]."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        if self.variant is Variant.INT8 and len(texts) > 1:
+            # The int8 graph quantises each layer's input with one scale for the whole batch:
+            # batched with others, a message would not get the vector it gets alone at serving.
+            return np.vstack([self.encode([text]) for text in texts])
         batch = self._tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in batch], dtype=np.int64)
         mask = np.array([e.attention_mask for e in batch], dtype=np.int64)

@@ -121,6 +121,16 @@ async def test_the_case_keeps_the_gateways_whole_transcript(gateway: Gateway) ->
     assert "4111 1111" not in repr(transcript)
 
 
+async def test_the_gateways_transcript_keeps_what_the_bot_understood(gateway: Gateway) -> None:
+    for n, text in enumerate(["hi", "Hello!", "agent"]):
+        await gateway.stores.transcripts.append(
+            "web:abc", {"id": f"m{n}", "role": "bot" if n == 1 else "customer", "text": text,
+                        "ts": float(n)}, limit=500)
+    _, body = await post(gateway, a_package("web:abc"))  # its one line: "agent", human_handoff
+    transcript = (await gateway.stores.cases.get(body["case_id"])).package["transcript"]
+    assert [line.get("intent") for line in transcript] == [None, None, "human_handoff"]
+
+
 async def test_a_package_transcript_longer_than_the_gateways_is_kept(gateway: Gateway) -> None:
     await gateway.stores.transcripts.append(
         "web:abc", {"id": "m0", "role": "customer", "text": "agent", "ts": 1.0}, limit=500)

@@ -4,12 +4,14 @@ reached a live server is never sent to a second one."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
-from bot.rasa_client import RasaUnavailable
+from bot.rasa_client import RasaUnavailable, RasaUnreachable
 from bot.rasa_input import RasaText
 from bot.rasa_pool import RasaPool, home_order
 from bot.stack import free_port
@@ -127,3 +129,63 @@ async def test_no_reachable_server_is_rasa_unavailable() -> None:
 async def test_the_pool_is_ready_while_any_server_is(servers: Servers) -> None:
     servers.fakes[0].down = True
     assert await servers.pool.is_ready() is True
+
+
+@pytest.fixture
+def black_hole() -> Iterator[str]:
+    """A port where connection attempts hang, like a powered-off host: a socket that listens with
+    a full backlog and never accepts (Linux then drops the SYNs)."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(0)
+    port = hole.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    yield f"http://127.0.0.1:{port}"
+    for sock in (*fillers, hole):
+        sock.close()
+
+
+async def test_a_host_that_never_answers_is_skipped_after_the_connect_timeout(
+        black_hole: str, serve: Serve) -> None:
+    fake = FakeRasa()
+    urls = [black_hole, await serve(fake.app())]
+    pool = RasaPool.from_urls(urls, token=TOKEN, timeout_s=30.0)
+    await pool.open()
+    try:
+        cid = next(c for c in CONVERSATIONS if home_order(c, urls)[0] == 0)
+        await say(pool, cid)
+        assert fake.texts_of(cid) == ["hi"] and pool.up() == [False, True]
+    finally:
+        await pool.close()
+
+
+async def test_an_escalation_is_recorded_once_when_its_server_dies_half_way(
+        servers: Servers, monkeypatch: pytest.MonkeyPatch) -> None:
+    """escalate() records the message, then triggers the handoff intent. If its server stops
+    taking connections between the two, the other server must not record the message a second
+    time: the pool gets a plain outage, and the engine looks the message up (find_turn) and then
+    runs only the handoff."""
+    cid = next(c for c in CONVERSATIONS if home_order(c, servers.urls)[0] == 0)
+    home = servers.pool._clients[0]
+    real_json = home._json
+    calls: list[str] = []
+
+    async def dies_after_recording(method: str, url: str, *, what: str, **kwargs: Any) -> Any:
+        calls.append(what)
+        if what == "trigger_intent":
+            raise RasaUnreachable("Rasa trigger_intent: ClientConnectorError: refused")
+        return await real_json(method, url, what=what, **kwargs)
+
+    monkeypatch.setattr(home, "_json", dies_after_recording)
+    with pytest.raises(RasaUnavailable) as raised:
+        await servers.pool.escalate(conversation_id=cid, text=RasaText.free_text("agent"),
+                                    metadata={}, trigger={"kind": "customer_request"})
+    assert not isinstance(raised.value, RasaUnreachable)
+    assert calls == ["events", "trigger_intent"]
+    recorded = [[c for c, _ in fake.api_events if c == cid] for fake in servers.fakes]
+    assert recorded == [[cid], []]  # recorded once, at home, and nowhere else

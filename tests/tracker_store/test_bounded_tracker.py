@@ -16,11 +16,14 @@ from hypothesis import strategies as st
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
+    ActionExecutionRejected,
     ActiveLoop,
     BotUttered,
     ConversationPaused,
     ConversationResumed,
     Event,
+    LoopInterrupted,
+    Restarted,
     SlotSet,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -39,10 +42,16 @@ from tests.tracker_store.test_helpdesk_tracker_store import (  # noqa: F401 (fix
 WINDOW = 40
 
 
-def state_of(tracker: DialogueStateTracker | None) -> dict[str, Any]:
+def state_of(tracker: DialogueStateTracker | None, domain: Domain) -> dict[str, Any]:
+    """What the dialogue sees: slots, the whole active-loop record (rejected, interrupted), the
+    pause, and the states the policies featurise for their look-back (5 turns)."""
     assert tracker is not None
+    loop = tracker.active_loop
     return {"slots": {name: slot.value for name, slot in tracker.slots.items()},
-            "active_loop": tracker.active_loop_name, "paused": tracker.is_paused()}
+            "active_loop": None if loop is None else (loop.name, loop.is_interrupted,
+                                                      loop.rejected),
+            "paused": tracker.is_paused(),
+            "recent_states": tracker.past_states(domain)[-6:]}
 
 
 async def run_turn(store: HelpdeskTrackerStore, domain: Domain, sender: str,
@@ -101,8 +110,8 @@ async def test_state_set_long_ago_survives_the_window(store: HelpdeskTrackerStor
     await run_turn(store, domain, "c1", [ConversationPaused()], 1)
     for n in range(2, 100):
         await run_turn(store, domain, "c1", [], n)
-    assert state_of(await store.retrieve("c1")) == state_of(
-        await store.retrieve_full_tracker("c1"))
+    assert state_of(await store.retrieve("c1"), domain) == state_of(
+        await store.retrieve_full_tracker("c1"), domain)
     bounded = await store.retrieve("c1")
     assert bounded.get_slot("order_id") == "482913"
     assert bounded.active_loop_name == "order_status_form"
@@ -134,11 +143,15 @@ OPERATIONS: list[list[Event]] = [
     [ActiveLoop(None), SlotSet("requested_slot", None)],
     [ConversationPaused()],
     [ConversationResumed()],
+    [ActiveLoop("order_status_form"), ActionExecutionRejected("order_status_form")],
+    [ActionExecutionRejected("order_status_form")],
+    [LoopInterrupted(True)],
+    [Restarted()],
 ]
 _senders = itertools.count()
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(script=st.lists(st.sampled_from(range(len(OPERATIONS))), min_size=1, max_size=60))
 async def test_the_bounded_tracker_has_the_full_trackers_state(
@@ -147,4 +160,4 @@ async def test_the_bounded_tracker_has_the_full_trackers_state(
     for n, op in enumerate(script):
         await run_turn(store, domain, sender, list(OPERATIONS[op]), n)
         bounded, full = await store.retrieve(sender), await store.retrieve_full_tracker(sender)
-        assert state_of(bounded) == state_of(full), f"after turn {n}"
+        assert state_of(bounded, domain) == state_of(full, domain), f"after turn {n}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from rasa.__main__ import create_argument_parser
 
-from bot.rasa_server import MissingToken, rasa_argv
+from bot.rasa_server import MissingToken, install_debug_loggers, rasa_argv, server_address
 
 
 @pytest.mark.parametrize("token", ["plain-token", "-starts-with-a-dash", "--looks-like-an-option",
@@ -41,3 +41,22 @@ def test_other_commands_get_no_token(args: list[str]) -> None:
     argv = rasa_argv(args, {"RASA_TOKEN": "t"})
     assert argv == ["rasa", *args]
     create_argument_parser().parse_args(argv[1:])  # and Rasa takes them
+
+
+@pytest.mark.parametrize("args, address", [
+    (["run", "--enable-api", "-i", "127.0.0.1", "-p", "5006"], ("127.0.0.1", 5006)),
+    (["run", "--port=5010"], ("127.0.0.1", 5010)),
+    (["run", "-i", "10.0.0.4"], ("10.0.0.4", 5005)),
+])
+def test_the_warm_up_knows_where_the_server_will_listen(args: list[str],
+                                                        address: tuple[str, int]) -> None:
+    assert server_address(args) == address
+
+
+def test_only_debug_loggers_without_message_content_are_allowed(
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    install_debug_loggers({"RASA_DEBUG_LOGGERS": "rasa.core.actions.action"})
+    assert logging.getLogger("rasa.core.actions.action").level != logging.DEBUG
+    assert "ignored" in caplog.text

@@ -42,8 +42,11 @@ def test_embeddings_match_the_reference_model(variant: Variant, min_cosine: floa
     assert (got * reference).sum(axis=1).min() >= min_cosine
 
 
-def test_padding_in_a_batch_does_not_change_a_vector() -> None:
-    encoder = SentenceEncoder(Variant.FP32)
+@pytest.mark.parametrize("variant", list(Variant))
+def test_padding_in_a_batch_does_not_change_a_vector(variant: Variant) -> None:
+    """Training featurises in batches, serving one message at a time: a message must get the
+    same vector either way."""
+    encoder = SentenceEncoder(variant)
     batched = encoder.encode(TEXTS)
     one_by_one = np.vstack([encoder.encode([t]) for t in TEXTS])
     np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
