@@ -80,7 +80,7 @@ def _ensure_model_locked(root: Path, *, cache_dir: Path, rasa_bin: str | None) -
             [rasa, "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
              "--out", "models", "--fixed-model-name", target.name.removesuffix(".tar.gz"),
              *TRAIN_ARGS],
-            cwd=root, stdout=out, stderr=subprocess.STDOUT, env=quiet_env(),
+            cwd=root, stdout=out, stderr=subprocess.STDOUT, env=training_env(),
         )
     if result.returncode != 0 or not target.exists():
         tail = (logs / "train.log").read_text(errors="replace").splitlines()[-30:]
@@ -89,6 +89,12 @@ def _ensure_model_locked(root: Path, *, cache_dir: Path, rasa_bin: str | None) -
     cache_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(target, cached)
     return target
+
+
+def training_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """quiet_env for `rasa train`: the sentence encoder may use every core (a serving Rasa server
+    gives it one, bot/encoder/sentence_encoder.py); nothing else runs during a training."""
+    return quiet_env({"ENCODER_THREADS": str(os.cpu_count() or 1), **(extra or {})})
 
 
 def quiet_env(extra: dict[str, str] | None = None) -> dict[str, str]:
