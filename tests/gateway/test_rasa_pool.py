@@ -16,22 +16,15 @@ from bot.rasa_input import RasaText
 from bot.rasa_pool import RasaPool, home_order
 from bot.stack import free_port
 from tests.fakes.rasa import TOKEN, FakeRasa
+from tests.stores.conftest import FakeClock
 from tests.conftest import Serve
-
-
-@dataclass
-class Clock:
-    now: float = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
 class Servers:
     fakes: list[FakeRasa]
     urls: list[str]
-    clock: Clock
+    clock: FakeClock
     pool: RasaPool
 
 
@@ -44,7 +37,7 @@ async def servers(serve: Serve) -> AsyncIterator[Servers]:
     urls = [await serve(f.app()) for f in fakes]
     # A third server that was never started: every connection to it is refused.
     urls.append(f"http://127.0.0.1:{free_port()}")
-    clock = Clock()
+    clock = FakeClock()
     pool = RasaPool.from_urls(urls, token=TOKEN, timeout_s=5.0, clock=clock, down_for_s=5.0)
     await pool.open()
     yield Servers(fakes, urls, clock, pool)
