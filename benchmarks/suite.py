@@ -320,7 +320,7 @@ async def on_redis(results: dict[str, Any]) -> dict[str, Any]:
     async with RunningStack(redis=True) as stack:
         async with aiohttp.ClientSession() as http:
             found["curve_redis"] = await curve(http, stack)
-            found["throughput_1_rasa"] = await throughput(http, stack)
+            found["throughput_1_rasa"] = await throughput(http, stack, servers=1)
     return found
 
 
@@ -328,10 +328,12 @@ async def two_rasa(results: dict[str, Any]) -> dict[str, Any]:
     running = RunningStack(redis=True, rasa_servers=2)
     async with running as stack:
         async with aiohttp.ClientSession() as http:
-            return {"ready_s": running.ready, "throughput_2_rasa": await throughput(http, stack)}
+            return {"ready_s": running.ready,
+                    "throughput_2_rasa": await throughput(http, stack, servers=2)}
 
 
-async def throughput(http: aiohttp.ClientSession, stack: Stack, per_chat: int = 6) -> dict[str, Any]:
+async def throughput(http: aiohttp.ClientSession, stack: Stack, *, servers: int,
+                     per_chat: int = 6) -> dict[str, Any]:
     found = {}
     for concurrency in CONCURRENCY:
         chats = [await open_chat(http, stack) for _ in range(concurrency)]
@@ -348,8 +350,8 @@ async def throughput(http: aiohttp.ClientSession, stack: Stack, per_chat: int = 
             await chat.close()
         found[str(concurrency)] = {"messages": concurrency * per_chat,
                                    "messages_per_s": round(concurrency * per_chat / took, 1)}
-        say(f"throughput ({len(stack.ports.all_rasa) if hasattr(stack.ports, 'all_rasa') else 1} "
-            f"rasa) at {concurrency} conversations: {found[str(concurrency)]['messages_per_s']} msg/s")
+        say(f"throughput ({servers} rasa) at {concurrency} conversations: "
+            f"{found[str(concurrency)]['messages_per_s']} msg/s")
     return found
 
 

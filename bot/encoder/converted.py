@@ -11,6 +11,7 @@ import enum
 import fcntl
 import hashlib
 import os
+from importlib import metadata
 from pathlib import Path
 
 from bot.encoder import onnx_graph
@@ -27,13 +28,13 @@ class Variant(str, enum.Enum):
 
 
 def cache_key(variant: Variant) -> str:
-    import onnx
-
+    # The installed version, not an import: a serving Rasa server never needs onnx itself.
+    onnx_version = metadata.version("onnx")
     digest = hashlib.sha256()
     for name in sorted(SHA256):
         digest.update(f"{name}={SHA256[name]}\0".encode())
     digest.update(Path(onnx_graph.__file__).read_bytes())
-    digest.update(f"\0{variant.value}\0onnx={onnx.__version__}".encode())
+    digest.update(f"\0{variant.value}\0onnx={onnx_version}".encode())
     return digest.hexdigest()[:16]
 
 

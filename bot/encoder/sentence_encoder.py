@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from bot.encoder.converted import Variant, ensure_onnx
-from bot.encoder.package import verified_model_dir
+from bot.encoder.package import verified_file
 
 MAX_TOKENS = 128
 DIMENSIONS = 384
@@ -33,7 +33,7 @@ class SentenceEncoder:
         from tokenizers.models import WordPiece
 
         self.variant = variant
-        vocab = WordPiece.read_file(str(verified_model_dir() / "vocab.txt"))
+        vocab = WordPiece.read_file(str(verified_file("vocab.txt")))
         self._tokenizer = BertWordPieceTokenizer(vocab, lowercase=True, strip_accents=True)
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
