@@ -18,6 +18,7 @@ from tests.redis_server import RedisServer
 from tests.serving import Stop, start_app
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # pyproject's timeout (a hang fails with its stack instead of stalling CI) is short; tests that
 # may train the model or start the real stack in their set-up get this much instead.
 SLOW_SETUP_TIMEOUT_S = 900
@@ -28,6 +29,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.nodeid.startswith(SLOW_SETUP_DIRS):
             item.add_marker(pytest.mark.timeout(SLOW_SETUP_TIMEOUT_S))
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema in the test database (the URL selects it by search_path), dropped after."""
+    import sqlalchemy as sa
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, future=True)
+    try:
+        with admin.begin() as c:
+            c.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    except sa.exc.OperationalError as exc:  # the suite needs the real server; say so
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc} "
+                    "(make test-deps starts it)")
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as c:
+        c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()
+
 
 Serve = Callable[[web.Application], Awaitable[str]]
 

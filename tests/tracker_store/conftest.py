@@ -6,8 +6,6 @@ test."""
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,6 @@ from bot.tracker_storage import (
 )
 from tests.conftest import REDIS_URL
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql", "redis"]
 SQL_TABLES = ("helpdesk_tracker_events", "helpdesk_tracker_conversations",
               "helpdesk_tracker_checkpoints")
@@ -124,23 +121,6 @@ def no_log_redaction_after() -> Iterator[None]:
     server); the test modules after this package log as they expect."""
     yield
     uninstall_log_redaction()
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh schema in the test database (the URL selects it by search_path), dropped after."""
-    schema = f"tracker_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL, future=True)
-    try:
-        with admin.begin() as c:
-            c.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    except sa.exc.OperationalError as exc:  # the suite needs the real server; say so
-        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc} "
-                    "(make test-deps starts it)")
-    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as c:
-        c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

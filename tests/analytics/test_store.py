@@ -1,0 +1,131 @@
+"""The analytics store on both databases it supports: the same schema and migrations, writes
+that a redelivery cannot double, expiry and erasure."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+
+from analytics import store as store_module
+from analytics.records import from_rasa
+from analytics.store import AnalyticsStore
+from tests.analytics.script import PSEUDONYMS, WEEK_END, at, records_of, the_week
+
+
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'analytics.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+async def store(url: str) -> AsyncIterator[AnalyticsStore]:
+    opened = AnalyticsStore(url, retention_s=30 * 86400, clock=FakeClock(WEEK_END))
+    yield opened
+    await opened.close()
+
+
+async def test_a_new_database_gets_every_migration(store: AnalyticsStore) -> None:
+    assert await store.migrate() == len(store_module.MIGRATIONS)
+
+
+async def test_an_older_database_is_upgraded_in_place(url: str) -> None:
+    engine = sa.create_engine(url, future=True)
+    with engine.begin() as c:  # a database that ran migration 1 only, with a row in it
+        store_module.schema_version.create(c)
+        store_module.MIGRATIONS[0](c)
+        c.execute(store_module.schema_version.insert().values(version=1, applied_at=0.0))
+        c.execute(store_module.events.insert().values(
+            records_of(the_week())[0].row()))
+    engine.dispose()
+    upgraded = AnalyticsStore(url)
+    try:
+        assert await upgraded.migrate() == 2
+        assert await upgraded.count() == 1
+        await upgraded.mark_reviewed(conversation="x", started_at=1.0, reviewer="lead")
+    finally:
+        await upgraded.close()
+
+
+async def test_two_processes_starting_at_once_migrate_once(url: str) -> None:
+    stores = [AnalyticsStore(url) for _ in range(3)]
+    try:
+        versions = await asyncio.gather(*(s.migrate() for s in stores))
+        assert versions == [2, 2, 2]
+    finally:
+        for opened in stores:
+            await opened.close()
+
+
+async def test_a_redelivered_event_is_stored_once(store: AnalyticsStore) -> None:
+    records = records_of(the_week())
+    assert await store.add(records) == len(records)
+    assert await store.add(records) == 0
+    assert await store.add(records[:3] + records[:3]) == 0
+    assert await store.count() == len(records)
+
+
+def test_the_same_rasa_event_always_has_the_same_key() -> None:
+    event = {"sender_id": "web:x", "event": "user", "timestamp": 1700000000.123456,
+             "text": "hi", "parse_data": {"intent": {"name": "greet", "confidence": 0.9}}}
+    reordered = dict(reversed(list(event.items())))
+    first, again = from_rasa(event, PSEUDONYMS), from_rasa(reordered, PSEUDONYMS)
+    later = from_rasa({**event, "timestamp": 1700000000.123457}, PSEUDONYMS)
+    assert first is not None and again is not None and later is not None
+    assert first.event_key == again.event_key != later.event_key
+
+
+async def test_records_come_back_in_time_order(store: AnalyticsStore) -> None:
+    records = records_of(the_week())
+    await store.add(reversed(records))
+    stored = await store.records()
+    assert [r.ts for r in stored] == sorted(r.ts for r in records)
+    assert {r.event_key for r in stored} == {r.event_key for r in records}
+    assert await store.records(since=at(2, 0), until=at(3, 0)) == \
+        [r for r in stored if at(2, 0) <= r.ts < at(3, 0)]
+
+
+async def test_erasure_deletes_every_row_of_the_customer(store: AnalyticsStore) -> None:
+    await store.add(records_of(the_week()))
+    customer = PSEUDONYMS.of("web:a1")  # c1 and c4: two conversations, one customer
+    deleted = await store.erase(customers=[customer])
+    assert deleted == 8  # c1's six events and c4's two
+    assert all(r.customer != customer and r.conversation != PSEUDONYMS.of("web:a2")
+               for r in await store.records())
+
+
+async def test_old_events_expire(url: str) -> None:
+    clock = FakeClock(at(0, 0))
+    store = AnalyticsStore(url, retention_s=2 * 86400, clock=clock)
+    try:
+        await store.add(records_of(the_week()))
+        clock.now = at(3, 0)  # keeps day 1 onwards
+        await store.expire()
+        assert min(r.ts for r in await store.records()) >= at(1, 0)
+    finally:
+        await store.close()
+
+
+async def test_quality_reviews_are_remembered(store: AnalyticsStore) -> None:
+    await store.mark_reviewed(conversation="abc", started_at=10.0, reviewer="lead")
+    await store.mark_reviewed(conversation="abc", started_at=10.0, reviewer="lead")
+    assert await store.reviewed() == {("abc", 10.0)}
+
+
+async def test_alerts_remember_when_each_signal_last_fired(store: AnalyticsStore) -> None:
+    await store.record_alert(signal="intent:order_status", body='{"text": "a"}')
+    assert await store.last_alerts() == {"intent:order_status": WEEK_END}
+    assert (await store.alerts())[0]["text"] == "a"
