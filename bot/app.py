@@ -10,6 +10,10 @@ from typing import Any, AsyncIterator, Mapping
 
 from aiohttp import web
 
+from analytics.config import Broker
+from analytics.pseudonyms import ENV, pseudonyms_from_env
+from analytics.store import AnalyticsStore
+from bot.analytics_events import GatewayEvents, OutboxSink, Sink, StoreSink
 from bot.availability import Availability, OpeningHours
 from bot.cases import CaseDesk
 from bot.customers import CustomerDirectory
@@ -17,8 +21,9 @@ from bot.engine import ConversationEngine
 from bot.erasure import Erasure
 from bot.escalation import DEFAULT_RULES_FILE, EscalationPolicy
 from bot.handoff import handoff_app
+from bot.metrics import GatewayMetrics
 from bot.rasa_pool import RasaPool
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.stores import Stores, redis_stores, sqlite_stores
 from bot.tracker_storage import TrackerRetention
 from channels.registry import all_facts, build_channels
@@ -33,6 +38,23 @@ STORES_KEY = web.AppKey("stores", Stores)
 DESK_KEY = web.AppKey("desk", CaseDesk)
 RASA_KEY = web.AppKey("rasa", RasaPool)
 ERASURE_KEY = web.AppKey("erasure", Erasure)
+
+
+def build_analytics(settings: Settings, stores: Stores) -> GatewayEvents | None:
+    """Where the gateway's case events go (ANALYTICS_BROKER; docs/analytics.md)."""
+    if settings.analytics_broker is Broker.NONE:
+        return None
+    if not settings.analytics_broker_url:
+        raise SettingsError("ANALYTICS_BROKER_URL is needed with ANALYTICS_BROKER="
+                            f"{settings.analytics_broker}")
+    pseudonyms = pseudonyms_from_env(
+        {ENV: settings.analytics_pseudonym_key or ""})
+    sink: Sink
+    if settings.analytics_broker is Broker.STORE:
+        sink = StoreSink(AnalyticsStore(settings.analytics_broker_url), pseudonyms)
+    else:
+        sink = OutboxSink(settings.analytics_broker_url, stores.kv)
+    return GatewayEvents(sink, pseudonyms)
 
 
 def build_stores(settings: Settings) -> Stores:
@@ -69,13 +91,18 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
         tracker = settings.tracker_store.open(retention=TrackerRetention(
             retention_s=settings.retention.conversations_s))
     forgetters: dict[str, Any] = {}
-    erasure = Erasure(stores, desk, tracker=tracker, channels=forgetters)
+    analytics = build_analytics(settings, stores)
+    metrics = GatewayMetrics()
+    desk.subscribe(metrics)
+    if analytics is not None:
+        desk.subscribe(analytics)
+    erasure = Erasure(stores, desk, tracker=tracker, channels=forgetters, analytics=analytics)
     facts = all_facts()
     engine = ConversationEngine(settings=settings, stores=stores, rasa=rasa, desk=desk,
                                 escalation=escalation, customers=customers, erasure=erasure,
-                                channel_facts=facts)
+                                channel_facts=facts, metrics=metrics)
 
-    app = web.Application()
+    app = web.Application(middlewares=[metrics.middleware()])
     app[SETTINGS_KEY] = settings
     app[STORES_KEY] = stores
     app[ENGINE_KEY] = engine
@@ -92,10 +119,13 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
     mount_console(app, desk=desk, stores=stores, rasa=rasa, settings=settings, env=env,
                   channel_facts=facts)
     app.router.add_get("/healthz", health)
+    app.router.add_get("/metrics", metrics.handler(settings.metrics_token))
     app.add_subapp("/handoff/", handoff_app(desk, settings.handoff_secret))
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await stores.start()
+        if analytics is not None:
+            await analytics.start()
         await rasa.open()
         if customers is not None:
             await customers.open()
@@ -112,6 +142,8 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
             await customers.close()
         if tracker is not None and hasattr(tracker, "close"):
             await tracker.close()
+        if analytics is not None:
+            await analytics.close()
         if owns_stores:
             await stores.close()
 

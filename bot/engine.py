@@ -43,6 +43,7 @@ from bot.rasa_client import RasaTurn, RasaUnavailable
 from bot.rasa_pool import RasaPool
 from bot.rasa_input import CUSTOMER_TEXT_KEY, RasaText
 from bot.redaction import mask_id, minimise, redact
+from bot.metrics import GatewayMetrics
 from bot.sentiment import score as sentiment_score
 from bot.sentiment import warm as warm_sentiment
 from bot.settings import Settings
@@ -85,8 +86,10 @@ class ConversationEngine:
                  desk: CaseDesk, escalation: EscalationPolicy | None = None,
                  customers: CustomerDirectory | None = None,
                  erasure: Erasure | None = None,
-                 channel_facts: Mapping[str, ChannelFacts] | None = None) -> None:
+                 channel_facts: Mapping[str, ChannelFacts] | None = None,
+                 metrics: GatewayMetrics | None = None) -> None:
         self._settings = settings
+        self.metrics = metrics or GatewayMetrics()
         self._stores = stores
         self._rasa = rasa
         self._desk = desk
@@ -162,7 +165,9 @@ class ConversationEngine:
         if entry is None:
             log.info("duplicate %s message %s ignored", message.channel,
                      mask_id(message.platform_message_id))
+            self.metrics.duplicates.labels(message.channel).inc()
             return False
+        self.metrics.messages.labels(message.channel).inc()
         # Handled here, at once; the work notice the append left lets another instance take
         # over if this one stops before it gets to it.
         self._drainer.schedule(message.conversation_id)
@@ -342,12 +347,15 @@ class ConversationEngine:
         await self._apply_rasa_control(cid, strict=True)
         text = RasaText.from_journal(entry.rasa_text or "")
         metadata = self._metadata(entry)
-        if entry.trigger is not None:
-            log.info("escalating %s: %s", mask_id(cid), entry.trigger.get("detail"))
-            return await self._rasa.escalate(
-                conversation_id=cid, text=text, metadata=metadata,
-                trigger={**entry.trigger, "message": self._nlu_text(message)})
-        return await self._rasa.send(conversation_id=cid, text=text, metadata=metadata)
+        self.metrics.queue_wait_seconds.labels(message.channel).observe(
+            max(0.0, time.time() - entry.created_at))
+        with self.metrics.rasa_seconds.time():
+            if entry.trigger is not None:
+                log.info("escalating %s: %s", mask_id(cid), entry.trigger.get("detail"))
+                return await self._rasa.escalate(
+                    conversation_id=cid, text=text, metadata=metadata,
+                    trigger={**entry.trigger, "message": self._nlu_text(message)})
+            return await self._rasa.send(conversation_id=cid, text=text, metadata=metadata)
 
     async def _recover_turn(self, entry: JournalEntry) -> RasaTurn:
         """The entry may have reached Rasa before a crash: take Rasa's answer from its tracker
@@ -371,9 +379,13 @@ class ConversationEngine:
 
     def _metadata(self, entry: JournalEntry) -> dict[str, Any]:
         message = entry.message
-        metadata = {"channel": message.channel, "customer_id": message.customer_id,
-                    "conversation_id": message.conversation_id,
-                    "message_id": dedupe_key(message)}
+        metadata: dict[str, Any] = {
+            "channel": message.channel, "customer_id": message.customer_id,
+            "conversation_id": message.conversation_id, "message_id": dedupe_key(message)}
+        text = self._nlu_text(message)
+        if text and not entry.secret:
+            # For analytics' sentiment trend (the escalation rules keep their own scores).
+            metadata["sentiment"] = round(sentiment_score(text), 3)
         if RasaText.from_journal(entry.rasa_text or "").is_payload and message.text.strip() \
                 and not entry.secret:
             # Rasa's text is our payload ("/human_handoff"); agents are shown what the customer
@@ -385,6 +397,7 @@ class ConversationEngine:
     async def _rasa_down(self, entry: JournalEntry, *, reason: str) -> Outcome:
         cid = entry.message.conversation_id
         log.warning("Rasa unavailable for %s: %s; message kept", mask_id(cid), reason)
+        self.metrics.rasa_errors.inc()
         # The progress stays: an entry that was sent (AT_RASA) may have reached Rasa, so the
         # next attempt looks in the tracker before sending it again.
         if entry.rasa_text == HANDOFF_PAYLOAD or entry.trigger is not None:
@@ -465,6 +478,8 @@ class ConversationEngine:
         if state.outage_notified:
             await self._stores.conversations.update(cid, outage_notified=False)
         await self.reply(cid, replies)
+        self.metrics.turn_seconds.labels(message.channel).observe(
+            max(0.0, time.time() - entry.created_at))
         for directive in turn.directives:
             await self._follow(cid, directive)
 

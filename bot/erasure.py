@@ -1,6 +1,6 @@
 """Erasing a customer's data when they ask (the account-deletion flow, after they proved who they
-are): the conversation's state, pending messages, transcript, web chat sessions, handoff cases and
-Rasa's tracker.
+are): the conversation's state, pending messages, transcript, web chat sessions, handoff cases,
+Rasa's tracker and the analytics rows of the customer.
 
 It runs in the conversation's worker after the Rasa turn that asked for it, so no Rasa turn is
 running for the conversation: Rasa 3.6 has no API to delete a tracker (and appending events
@@ -33,9 +33,17 @@ class ChannelForgetter(Protocol):
         ...
 
 
+class AnalyticsEraser(Protocol):
+    async def erase(self, conversation_id: str, customer_id: str | None) -> None:
+        """Delete the customer's analytics rows (bot/analytics_events.py)."""
+        ...
+
+
 class Erasure:
     def __init__(self, stores: Stores, desk: CaseDesk, *, tracker: TrackerEraser | None,
-                 channels: dict[str, ChannelForgetter] | None = None) -> None:
+                 channels: dict[str, ChannelForgetter] | None = None,
+                 analytics: AnalyticsEraser | None = None) -> None:
+        self._analytics = analytics
         self._stores = stores
         self._desk = desk
         self._tracker = tracker
@@ -50,6 +58,8 @@ class Erasure:
         await self._stores.transcripts.delete(conversation_id)
         await self._stores.sessions.delete_for(conversation_id)
         tracker_events = await self._tracker.delete(conversation_id) if self._tracker else 0
+        if self._analytics is not None:
+            await self._analytics.erase(conversation_id, state.customer_id)
         await self._stores.conversations.delete(conversation_id)
         await self._desk.forget(cases)
         await self._stores.audit.record({

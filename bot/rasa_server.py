@@ -126,7 +126,10 @@ def install_warm_up(address: tuple[str, int]) -> None:
 def main() -> None:
     install_log_redaction()
     install_debug_loggers(os.environ)
-    install_warm_up(server_address(sys.argv[1:]))
+    address = server_address(sys.argv[1:])
+    install_warm_up(address)
+    # Each Rasa server's own spool file of analytics events (bot/rasa_event_broker.py).
+    os.environ["RASA_SERVER_PORT"] = str(address[1])
     from rasa.__main__ import main as rasa_main
 
     sys.argv = rasa_argv(sys.argv[1:], os.environ)

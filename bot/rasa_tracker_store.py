@@ -161,8 +161,13 @@ class HelpdeskTrackerStore(TrackerStore):
             # The session before this one is over: its contacts are no longer needed.
             await self._storage.mask_contacts(sender_id, without_contacts)
         if self.event_broker is not None:
-            for event in new:
-                self.event_broker.publish({"sender_id": sender_id, **event})
+            published = [{"sender_id": sender_id, **event} for event in new]
+            save_events = getattr(self.event_broker, "save_events", None)
+            if save_events is not None:  # the project's broker: durable before the turn ends
+                await save_events(published)
+            else:
+                for event in published:
+                    self.event_broker.publish(event)
         if not new_session:
             await self._move_window(tracker, events[:offset] + new, prefix_len, start)
         self._maybe_sweep()

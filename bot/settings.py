@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from analytics.config import Broker
 from bot.stores.base import DAY_S, Retention
 from bot.tracker_storage import TrackerStorageConfig
 
@@ -49,6 +50,13 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -84,6 +92,14 @@ class Settings:
     escalation_rules_file: str | None = None  # default: escalation.yml at the project root
     customers_api_url: str | None = None  # VIP flags for escalation; off when unset
     backend_api_token: str | None = field(default=None, repr=False)
+    # Analytics (docs/analytics.md): where case events go (store: the analytics database
+    # directly; pika: RabbitMQ through the stores' outbox; none), and where figures are read.
+    analytics_broker: Broker = Broker.NONE
+    analytics_broker_url: str | None = field(default=None, repr=False)
+    analytics_db_url: str | None = field(default=None, repr=False)
+    analytics_pseudonym_key: str | None = field(default=None, repr=False)
+    # GET /metrics (Prometheus) answers only with "Authorization: Bearer <this>"; off when unset.
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -130,6 +146,13 @@ class Settings:
             agent_hours=env.get("AGENT_HOURS", cls.agent_hours),
             agent_timezone=env.get("AGENT_TIMEZONE", cls.agent_timezone),
             agent_presence_required=_flag(env, "AGENT_PRESENCE_REQUIRED"),
+            analytics_broker=Broker(_choice(env, "ANALYTICS_BROKER", tuple(Broker), Broker.NONE)),
+            analytics_broker_url=env.get("ANALYTICS_BROKER_URL") or None,
+            analytics_db_url=env.get("ANALYTICS_DB_URL") or (
+                env.get("ANALYTICS_BROKER_URL") if env.get("ANALYTICS_BROKER") == Broker.STORE
+                else None) or None,
+            analytics_pseudonym_key=env.get("ANALYTICS_PSEUDONYM_KEY") or None,
+            metrics_token=env.get("METRICS_TOKEN") or None,
         )
 
     @property

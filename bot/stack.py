@@ -25,6 +25,8 @@ from typing import IO, Callable
 
 import aiohttp
 
+from analytics.pseudonyms import ENV as PSEUDONYM_ENV
+from analytics.pseudonyms import stored_key
 from bot.model_cache import ROOT, ensure_model, quiet_env
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ class Stack:
         self.rasa_token = secrets.token_urlsafe(24)
         self.action_token = secrets.token_urlsafe(24)
         self.backend_token = secrets.token_urlsafe(24)
+        self.metrics_token = secrets.token_urlsafe(24)
         # A demo agent for the console, with a fresh password each run (unless accounts are
         # configured), so `make run` shows the whole handoff loop without any set-up.
         self.demo_agent = ("demo@northwind.example", secrets.token_urlsafe(9))
@@ -152,7 +155,15 @@ class Stack:
             "TRACKER_RETENTION_DAYS": "30",
             "TRACKER_CONTACT_HOURS": "24",
             "RASA_TRACKER_WINDOW_EVENTS": "",  # blank: the store's default (60 events)
+            # analytics (docs/analytics.md): Rasa and the gateway write to one SQLite file
+            "ANALYTICS_BROKER": "store",
+            "ANALYTICS_BROKER_URL": f"sqlite:///{self.state_dir / 'analytics.db'}",
+            "ANALYTICS_DB_URL": f"sqlite:///{self.state_dir / 'analytics.db'}",
+            "ANALYTICS_SPOOL_DIR": str(self.state_dir / "spool"),
+            "METRICS_TOKEN": self.metrics_token,
         }
+        if not os.environ.get(PSEUDONYM_ENV):
+            env[PSEUDONYM_ENV] = stored_key(self.state_dir / "analytics.key")
         if not (os.environ.get("AGENT_ACCOUNTS") or os.environ.get("AGENT_ACCOUNTS_FILE")):
             from inbox.agents import hash_password
 
@@ -308,6 +319,8 @@ async def _run() -> None:
     if not (os.environ.get("AGENT_ACCOUNTS") or os.environ.get("AGENT_ACCOUNTS_FILE")):
         print(f"    agent console: {stack.gateway_url}/console/  (sign in as {stack.demo_agent[0]}, "
               f"password {stack.demo_agent[1]}; new each run)", flush=True)
+    print(f"    metrics: {stack.gateway_url}/metrics  (Authorization: Bearer {stack.metrics_token}); "
+          f"figures: python -m analytics report --since 7d", flush=True)
     print(f"    logs in {stack.state_dir / 'logs'}; a process that dies is restarted; press "
           "Ctrl-C to stop", flush=True)
     stop = asyncio.Event()

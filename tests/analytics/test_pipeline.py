@@ -1,0 +1,234 @@
+"""Events through RabbitMQ to the analytics database, on a real RabbitMQ node: nothing is lost
+while the consumer or RabbitMQ is down, nothing counts twice, and a bad message neither blocks
+the queue nor comes back."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import AsyncIterator, Awaitable, Callable
+
+import aio_pika
+import pytest
+
+from analytics.consumer import Consumer, ConsumerMetrics
+from analytics.outbox import (CASE_EXCHANGE, CASE_QUEUE, RASA_EXCHANGE, RASA_QUEUE, ExchangeSpec,
+                              Forwarder, RetryPolicy, SqliteSpool)
+from analytics.records import Source, event_key
+from analytics.store import AnalyticsStore
+from tests.analytics.script import PSEUDONYMS, the_week
+from tests.rabbit_server import RabbitServer
+
+FAST = RetryPolicy(first_s=0.1, max_s=0.5)
+RASA_SPEC = ExchangeSpec(RASA_EXCHANGE.name, RASA_EXCHANGE.type, RASA_EXCHANGE.durable,
+                         queues=(RASA_QUEUE,))
+
+
+def rasa_events() -> list[dict]:
+    return [body for c in the_week() for source, body in c.raw if source == "rasa"]
+
+
+def gateway_events() -> list[dict]:
+    return [body for c in the_week() for source, body in c.raw if source == "gateway"]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 30.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not await check():
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[AnalyticsStore]:
+    opened = AnalyticsStore(f"sqlite:///{tmp_path / 'analytics.db'}")
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def spool(tmp_path: Path) -> AsyncIterator[SqliteSpool]:
+    opened = SqliteSpool(tmp_path / "spool.db")
+    yield opened
+    opened.close()
+
+
+async def purge(rabbit: RabbitServer) -> None:
+    connection = await aio_pika.connect(rabbit.url)
+    async with connection:
+        channel = await connection.channel()
+        for name in (RASA_QUEUE, CASE_QUEUE):
+            queue = await channel.declare_queue(name, durable=True)
+            await queue.purge()
+
+
+class Running:
+    """A consumer task that can be stopped and started again."""
+
+    def __init__(self, consumer: Consumer) -> None:
+        self.consumer = consumer
+        self.stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(self.consumer.run(self.stop))
+
+    async def halt(self) -> None:
+        self.stop.set()
+        if self.task is not None:
+            await self.task
+
+
+@pytest.fixture
+async def consumer(rabbit: RabbitServer, store: AnalyticsStore) -> AsyncIterator[Running]:
+    await purge(rabbit)
+    running = Running(Consumer(rabbit.url, store, PSEUDONYMS, ConsumerMetrics(), retry=FAST))
+    yield running
+    await running.halt()
+
+
+async def spool_all(spool: SqliteSpool, events: list[dict]) -> None:
+    for event in events:
+        await spool.put(event_key(Source.RASA, event["sender_id"], event["event"],
+                                  event["timestamp"], event), event)
+
+
+async def test_events_published_while_the_consumer_is_down_wait_in_its_queue(
+        rabbit: RabbitServer, spool: SqliteSpool, store: AnalyticsStore,
+        consumer: Running) -> None:
+    events = rasa_events()
+    await spool_all(spool, events)
+    forwarder = Forwarder(rabbit.url, spool, RASA_SPEC, retry=FAST)
+    forwarder.start()
+    try:
+        assert await forwarder.drain(timeout_s=20)
+    finally:
+        await forwarder.close()
+    assert await store.count() == 0
+    consumer.start()
+    await eventually(lambda: _count_is(store, len(events)))
+
+
+async def test_events_spooled_while_rabbitmq_is_down_are_delivered_when_it_is_back(
+        rabbit: RabbitServer, spool: SqliteSpool, store: AnalyticsStore,
+        consumer: Running) -> None:
+    consumer.start()
+    rabbit.stop()
+    forwarder = Forwarder(rabbit.url, spool, RASA_SPEC, retry=FAST)
+    forwarder.start()  # a Rasa server starting while RabbitMQ is away: no error, just waiting
+    try:
+        events = rasa_events()
+        await spool_all(spool, events)
+        forwarder.notify()
+        await asyncio.sleep(0.5)
+        assert len(await spool.pending(1000)) == len(events)
+        rabbit.start()
+        await eventually(lambda: _count_is(store, len(events)), timeout_s=60)
+        assert await spool.pending(1) == []
+    finally:
+        await forwarder.close()
+
+
+async def test_a_rabbitmq_restart_mid_stream_loses_nothing_and_counts_nothing_twice(
+        rabbit: RabbitServer, spool: SqliteSpool, store: AnalyticsStore,
+        consumer: Running) -> None:
+    consumer.start()
+    forwarder = Forwarder(rabbit.url, spool, RASA_SPEC, retry=FAST)
+    forwarder.start()
+    events = rasa_events()
+    half = len(events) // 2
+    try:
+        await spool_all(spool, events[:half])
+        forwarder.notify()
+        await eventually(lambda: _count_is(store, half))
+        rabbit.stop(kill=True)  # a crash, not a shutdown
+        await spool_all(spool, events[half:])
+        rabbit.start()
+        await eventually(lambda: _count_is(store, len(events)), timeout_s=60)
+    finally:
+        await forwarder.close()
+    stored = await store.records()
+    assert len({r.event_key for r in stored}) == len(stored) == len(events)
+
+
+async def test_case_events_and_erasure_reach_the_store(
+        rabbit: RabbitServer, tmp_path: Path, store: AnalyticsStore, consumer: Running) -> None:
+    consumer.start()
+    spool = SqliteSpool(tmp_path / "cases.db")
+    spec = ExchangeSpec(CASE_EXCHANGE.name, CASE_EXCHANGE.type, CASE_EXCHANGE.durable,
+                        queues=(CASE_QUEUE,))
+    forwarder = Forwarder(rabbit.url, spool, spec, retry=FAST)
+    forwarder.start()
+    try:
+        events = gateway_events()
+        for event in events:
+            await spool.put(event["event_id"], event)
+        forwarder.notify()
+        await eventually(lambda: _count_is(store, len(events)))
+        customer = PSEUDONYMS.of("sms:+15550000002")
+        await spool.put("erase-1", {"event_id": "erase-1", "ts": 1.0, "kind": "erase",
+                                    "conversations": [], "customers": [customer]})
+        forwarder.notify()
+        await eventually(lambda: _none_of(store, customer))
+    finally:
+        await forwarder.close()
+        spool.close()
+
+
+async def test_a_malformed_message_is_dropped_once_and_the_queue_goes_on(
+        rabbit: RabbitServer, store: AnalyticsStore, consumer: Running) -> None:
+    consumer.start()
+    connection = await aio_pika.connect(rabbit.url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(RASA_EXCHANGE.name, type=RASA_EXCHANGE.type,
+                                                  durable=RASA_EXCHANGE.durable)
+        await eventually(lambda: _bound(rabbit))
+        await exchange.publish(aio_pika.Message(b"{not json"), routing_key="")
+        good = rasa_events()[0]
+        import json
+        await exchange.publish(aio_pika.Message(json.dumps(good).encode()), routing_key="")
+    await eventually(lambda: _count_is(store, 1))
+    metrics = consumer.consumer.metrics
+    assert metrics.consumed.labels("rasa", "malformed")._value.get() == 1
+
+
+async def test_rasas_own_pika_broker_shares_the_exchange(
+        rabbit: RabbitServer, store: AnalyticsStore, consumer: Running) -> None:
+    """Rasa's PikaEventBroker declares the exchange its way; ours must not conflict with it."""
+    import rasa.shared.core.events  # noqa: F401  (a Rasa server has it imported; pika.py needs it)
+    from rasa.core.brokers.pika import PikaEventBroker
+
+    consumer.start()
+    await eventually(lambda: _bound(rabbit))
+    broker = PikaEventBroker("127.0.0.1", "guest", "guest", port=rabbit.port,
+                             queues=[RASA_QUEUE], connection_attempts=3, retry_delay_in_seconds=1)
+    await broker.connect()
+    try:
+        broker.publish(rasa_events()[0])
+        await eventually(lambda: _count_is(store, 1))
+    finally:
+        await broker.close()
+
+
+async def _count_is(store: AnalyticsStore, expected: int) -> bool:
+    return await store.count() == expected
+
+
+async def _none_of(store: AnalyticsStore, customer: str) -> bool:
+    return all(r.customer != customer for r in await store.records())
+
+
+async def _bound(rabbit: RabbitServer) -> bool:
+    """The consumer has declared and bound its queues."""
+    try:
+        connection = await aio_pika.connect(rabbit.url)
+    except Exception:
+        return False
+    async with connection:
+        channel = await connection.channel()
+        try:
+            await channel.declare_queue(RASA_QUEUE, passive=True)
+            return True
+        except Exception:
+            return False
