@@ -150,7 +150,9 @@ def compute(records: Iterable[Record], *, since: float, until: float, now: float
             sentiment[day_of(message.ts)].append(message.sentiment)
 
     topics: Counter[str] = Counter()
-    for episode in escalated:
+    # Every handoff of the period counts here, also of conversations still going (a case
+    # that is open now is exactly what a lead looking at topics wants to see).
+    for episode in (e for e in chosen if e.escalated):
         topic = _topic_before_handoff(episode)
         if topic:
             topics[topic] += 1

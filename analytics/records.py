@@ -21,6 +21,7 @@ from bot.redaction import redact
 TEXT_LIMIT = 300
 FALLBACK_INTENT = "nlu_fallback"
 WRONG_ANSWER = "wrong_answer"
+FAQ_INTENT = "faq"
 FALLBACK_ACTIONS = frozenset({"action_default_fallback", "action_two_stage_fallback",
                               "utter_default", "utter_ask_rephrase"})
 # Tracker events nobody counts: Rasa's bookkeeping, and slots (their values are customer data).
@@ -145,7 +146,9 @@ def from_rasa(event: Mapping[str, Any], pseudonyms: Pseudonyms) -> Record | None
                       channel=str(metadata.get("channel") or event.get("input_channel") or ""),
                       intent=str(intent.get("name") or ""),
                       confidence=_number(intent.get("confidence")),
-                      topic=_faq_topic(parse),
+                      # The response selector ranks FAQ answers for every message: its pick
+                      # is a topic only when the intent is the FAQ one.
+                      topic=_faq_topic(parse) if intent.get("name") == FAQ_INTENT else "",
                       text=_text(metadata.get("customer_text") or event.get("text")),
                       sentiment=_number(metadata.get("sentiment")))
     if kind_name == "bot":

@@ -12,7 +12,10 @@ from aiohttp import web
 
 from analytics.config import Broker
 from analytics.pseudonyms import ENV, pseudonyms_from_env
+from analytics.alerts import AlertWatcher, alert_text
+from analytics.spikes import Spike
 from analytics.store import AnalyticsStore
+from analytics.views import AnalyticsViews
 from bot.analytics_events import GatewayEvents, OutboxSink, Sink, StoreSink
 from bot.availability import Availability, OpeningHours
 from bot.cases import CaseDesk
@@ -28,6 +31,7 @@ from bot.stores import Stores, redis_stores, sqlite_stores
 from bot.tracker_storage import TrackerRetention
 from channels.registry import all_facts, build_channels
 from inbox.console import mount_console
+from inbox.dashboard import ALERTS_TOPIC
 from inbox.slack_inbox import attach as attach_slack_inbox
 
 log = logging.getLogger(__name__)
@@ -116,8 +120,11 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
         engine.register(channel)
         if hasattr(channel, "forget"):
             forgetters[channel.name] = channel
+    reading = AnalyticsStore(settings.analytics_db_url) if settings.analytics_db_url else None
     mount_console(app, desk=desk, stores=stores, rasa=rasa, settings=settings, env=env,
-                  channel_facts=facts)
+                  channel_facts=facts,
+                  analytics=AnalyticsViews(reading) if reading is not None else None)
+    watcher = AlertWatcher(reading, stores.idempotency) if reading is not None else None
     app.router.add_get("/healthz", health)
     app.router.add_get("/metrics", metrics.handler(settings.metrics_token))
     app.add_subapp("/handoff/", handoff_app(desk, settings.handoff_secret))
@@ -132,8 +139,12 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
         for channel in channels:
             await channel.start()
         await engine.start()
+        if watcher is not None:
+            watcher.start()
         log.info("%s", settings.describe())
         yield
+        if watcher is not None:
+            await watcher.close()
         await engine.close()
         for channel in channels:
             await channel.close()
@@ -144,9 +155,23 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
             await tracker.close()
         if analytics is not None:
             await analytics.close()
+        if reading is not None:
+            await reading.close()
         if owns_stores:
             await stores.close()
 
     app.cleanup_ctx.append(lifecycle)
-    attach_slack_inbox(app, desk, stores, channels, env, channel_facts=facts)
+    slack_inbox = attach_slack_inbox(app, desk, stores, channels, env, channel_facts=facts)
+    if watcher is not None:
+        async def to_consoles(spike: Spike) -> None:  # every instance's leads, over the bus
+            await stores.bus.publish(ALERTS_TOPIC, {
+                "signal": spike.signal, "text": spike.describe(), "count": spike.count,
+                "baseline": spike.baseline, "examples": list(spike.examples)})
+        watcher.notify(to_consoles)
+        if slack_inbox is not None:
+            inbox = slack_inbox
+
+            async def to_slack(spike: Spike) -> None:
+                await inbox.post_alert(alert_text(spike))
+            watcher.notify(to_slack)
     return app

@@ -167,7 +167,9 @@ class Stack:
         if not (os.environ.get("AGENT_ACCOUNTS") or os.environ.get("AGENT_ACCOUNTS_FILE")):
             from inbox.agents import hash_password
 
-            env["AGENT_ACCOUNTS"] = f"{self.demo_agent[0]}:{hash_password(self.demo_agent[1])}"
+            # A lead: `make run` shows the dashboard too.
+            env["AGENT_ACCOUNTS"] = (f"{self.demo_agent[0]}:{hash_password(self.demo_agent[1])}"
+                                     ":lead")
         # Anything already set in the environment wins over the embedded defaults.
         merged = {k: os.environ.get(k, v) for k, v in env.items()}
         merged.update(self.extra_env)

@@ -1,9 +1,11 @@
 """Agent accounts for the web console: loaded from configuration, passwords hashed with scrypt.
 
 Accounts come from either
-  AGENT_ACCOUNTS_FILE  a YAML file:  agents: [{email: ..., name: ..., password_hash: ...}]
-  AGENT_ACCOUNTS       inline:       "ana@northwind.example:scrypt$...,bo@example.com:scrypt$..."
-(both may be set; the file wins for an e-mail listed twice).
+  AGENT_ACCOUNTS_FILE  a YAML file:  agents: [{email: ..., name: ..., password_hash: ...,
+                                               role: lead}]
+  AGENT_ACCOUNTS       inline:       "ana@northwind.example:scrypt$...:lead,bo@example.com:scrypt$..."
+(both may be set; the file wins for an e-mail listed twice). Roles: `agent` (the default: cases)
+and `lead` (cases, plus the dashboard, quality review and alerts).
 
 A password hash looks like  scrypt$16384$8$1$<salt, base64>$<hash, base64>  (n, r, p, a random
 16-byte salt, a 32-byte key). Make one with:
@@ -21,6 +23,7 @@ import hmac
 import secrets
 import sys
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -39,14 +42,24 @@ class AccountsError(ValueError):
     """The account configuration is present but unusable."""
 
 
+class AgentRole(StrEnum):
+    AGENT = "agent"
+    LEAD = "lead"
+
+
 @dataclass(frozen=True)
 class Agent:
     email: str
     name: str
     password_hash: str = ""
+    role: AgentRole = AgentRole.AGENT
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role is AgentRole.LEAD
 
     def public(self) -> dict[str, str]:
-        return {"email": self.email, "name": self.name}
+        return {"email": self.email, "name": self.name, "role": str(self.role)}
 
 
 def _b64(data: bytes) -> str:
@@ -118,7 +131,16 @@ def display_name(email: str) -> str:
     return email.split("@")[0].replace(".", " ").replace("_", " ").title() if email else "Agent"
 
 
-def _agent(email: str, password_hash: str, name: str | None, where: str) -> Agent:
+def _role(value: object, where: str) -> AgentRole:
+    try:
+        return AgentRole(str(value or AgentRole.AGENT).strip().lower())
+    except ValueError:
+        raise AccountsError(f"{where}: role {value!r} is not one of "
+                            f"{', '.join(AgentRole)}") from None
+
+
+def _agent(email: str, password_hash: str, name: str | None, where: str,
+           role: AgentRole = AgentRole.AGENT) -> Agent:
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
         raise AccountsError(f"{where}: {email!r} is not an e-mail address")
@@ -127,7 +149,7 @@ def _agent(email: str, password_hash: str, name: str | None, where: str) -> Agen
     except AccountsError as exc:
         raise AccountsError(f"{where}: account {email}: {exc}") from exc
     return Agent(email=email, name=(name or "").strip() or display_name(email),
-                 password_hash=password_hash.strip())
+                 password_hash=password_hash.strip(), role=role)
 
 
 def load_accounts(env: Mapping[str, str]) -> dict[str, Agent]:
@@ -135,10 +157,13 @@ def load_accounts(env: Mapping[str, str]) -> dict[str, Agent]:
     accounts: dict[str, Agent] = {}
     inline = env.get("AGENT_ACCOUNTS", "")
     for item in filter(None, (part.strip() for part in inline.split(","))):
-        email, sep, password_hash = item.partition(":")
+        email, sep, rest = item.partition(":")
         if not sep:
-            raise AccountsError("AGENT_ACCOUNTS entries look like email:scrypt$...")
-        agent = _agent(email, password_hash, None, "AGENT_ACCOUNTS")
+            raise AccountsError("AGENT_ACCOUNTS entries look like email:scrypt$...[:role]")
+        # A hash never contains ":" (base64 and "$"), so a third field is the role.
+        password_hash, _, role = rest.partition(":")
+        agent = _agent(email, password_hash, None, "AGENT_ACCOUNTS",
+                       _role(role, "AGENT_ACCOUNTS"))
         accounts[agent.email] = agent
     path = env.get("AGENT_ACCOUNTS_FILE")
     if path:
@@ -155,7 +180,8 @@ def load_accounts(env: Mapping[str, str]) -> dict[str, Agent]:
                 raise AccountsError(f"AGENT_ACCOUNTS_FILE {path}: agents[{i}] needs email and "
                                     "password_hash")
             agent = _agent(str(entry["email"]), str(entry["password_hash"]), entry.get("name"),
-                           f"AGENT_ACCOUNTS_FILE {path}")
+                           f"AGENT_ACCOUNTS_FILE {path}",
+                           _role(entry.get("role"), f"AGENT_ACCOUNTS_FILE {path}"))
             accounts[agent.email] = agent
     return accounts
 

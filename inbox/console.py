@@ -17,6 +17,7 @@ Mounted on the gateway under /console (see mount_console):
   POST /console/api/cases/{id}/resolve   the customer is asked for a 1-5 rating
   GET  /console/api/cases/{id}/suggestions
   GET  /console/api/audit                recent audit entries, newest first
+  GET  /console/dashboard, /console/api/dashboard...   leads only: inbox/dashboard.py
   GET  /console/ws                       live queue events and the watched case's transcript
 
 Every API and websocket request needs a valid session (401 otherwise) and every POST the
@@ -33,6 +34,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
+from analytics.views import AnalyticsViews
 from bot.http_bodies import read_json
 from bot.http_origin import is_https
 from bot.inbox_port import (CLOSED, Case, CaseConflict, CaseEvent, CaseNotFound, CaseStatus,
@@ -42,6 +44,7 @@ from inbox.console_auth import (COOKIE, LOCKOUT_S, SESSION_TTL_S, ApiError, Cons
                                 check_origin, locked, masked_client)
 from inbox.console_live import CASE_ID, LiveHub
 from inbox.console_views import AuditTrail, CaseViews, context_of
+from inbox.dashboard import ALERTS_TOPIC, Dashboard
 from inbox.reply_window import closed_reason
 from inbox.suggestions import Parser, faq_answers, suggest
 
@@ -72,7 +75,8 @@ class AgentConsole:
     def __init__(self, *, desk: Desk, stores: InboxStores, rasa: Parser,
                  accounts: Mapping[str, Agent], clock: Callable[[], float] = time.time,
                  faq: dict[str, str] | None = None, trust_forwarded_for: bool = False,
-                 channel_facts: Mapping[str, ChannelFacts] | None = None) -> None:
+                 channel_facts: Mapping[str, ChannelFacts] | None = None,
+                 analytics: AnalyticsViews | None = None) -> None:
         self.desk = desk
         self.stores = stores
         self.rasa = rasa
@@ -90,6 +94,8 @@ class AgentConsole:
         self.audit = AuditTrail(stores, now)
         self.live = LiveHub(desk=desk, auth=self.auth, views=self.views, audit=self.audit,
                             clock=now)
+        self.analytics = analytics
+        self.dashboard = Dashboard(auth=self.auth, audit=self.audit, views=analytics)
 
     async def on_case_event(self, event: CaseEvent) -> None:
         await self.live.on_case_event(event)
@@ -281,6 +287,11 @@ class AgentConsole:
         response.headers["Content-Security-Policy"] = PAGE_CSP
         return response
 
+    async def dashboard_page(self, request: web.Request) -> web.FileResponse:
+        response = web.FileResponse(STATIC_DIR / "dashboard.html")
+        response.headers["Content-Security-Policy"] = PAGE_CSP
+        return response
+
 
 # --- helpers -------------------------------------------------------------------------------
 async def json_body(request: web.Request) -> dict[str, Any]:
@@ -328,6 +339,7 @@ def console_app(console: AgentConsole) -> web.Application:
     app[CONSOLE_KEY] = console
     app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", console.page)
+    app.router.add_get("/dashboard", console.dashboard_page)
     app.router.add_static("/static/", STATIC_DIR, show_index=False)
     app.router.add_get("/ws", console.live.websocket)
     api = [
@@ -342,6 +354,7 @@ def console_app(console: AgentConsole) -> web.Application:
         ("POST", "/api/cases/{case_id}/resolve", console.resolve),
         ("GET", "/api/cases/{case_id}/suggestions", console.suggestions),
         ("GET", "/api/audit", console.audit_log),
+        *console.dashboard.routes(),
     ]
     for method, path, handler in api:
         app.router.add_route(method, path, handler)
@@ -355,7 +368,8 @@ def console_app(console: AgentConsole) -> web.Application:
 
 def mount_console(app: web.Application, *, desk: Desk, stores: InboxStores, rasa: Parser,
                   settings: Any = None, env: Mapping[str, str] | None = None,
-                  channel_facts: Mapping[str, ChannelFacts] | None = None) -> AgentConsole:
+                  channel_facts: Mapping[str, ChannelFacts] | None = None,
+                  analytics: AnalyticsViews | None = None) -> AgentConsole:
     """Mount the console under /console on the gateway and subscribe it to the case desk."""
     accounts = load_accounts(os.environ if env is None else env)
     if not accounts:
@@ -366,8 +380,9 @@ def mount_console(app: web.Application, *, desk: Desk, stores: InboxStores, rasa
     console = AgentConsole(desk=desk, stores=stores, rasa=rasa, accounts=accounts,
                            trust_forwarded_for=bool(getattr(settings, "trust_forwarded_for",
                                                             False)),
-                           channel_facts=channel_facts)
+                           channel_facts=channel_facts, analytics=analytics)
     desk.subscribe_live(console)
+    stores.bus.subscribe(ALERTS_TOPIC, console.live.push_alert)
     stores.bus.on_resume(console.live.resync)
     app[CONSOLE_KEY] = console
 

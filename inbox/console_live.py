@@ -115,6 +115,12 @@ class LiveHub:
         for client in watchers:
             client.push(frame)
 
+    async def push_alert(self, alert: dict[str, Any]) -> None:
+        """A spike alert (from the stores' bus, so every instance's leads see it)."""
+        frame = {"type": "alert", "alert": alert}
+        for client in [c for c in self.clients if c.agent.is_lead]:
+            client.push(frame)
+
     def _broadcast_presence(self) -> None:
         frame = {"type": "presence", "online": self.online()}
         for client in list(self.clients):

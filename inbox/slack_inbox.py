@@ -266,6 +266,12 @@ class SlackInbox:
         return render_case(case, facts=facts,
                            reply_until=await reply_until(case, facts, self._stores.conversations))
 
+    async def post_alert(self, text: str) -> None:
+        """A spike alert (analytics/alerts.py), posted to the inbox channel."""
+        await self._send("chat.postMessage of an alert", lambda: self._slack.client.chat_postMessage(
+            channel=self._channel, text=f":rotating_light: {text}", unfurl_links=False,
+            unfurl_media=False))
+
     async def _thread(self, case_id: str, ts: str, text: str) -> None:
         for chunk in split_text(text, SECTION_LIMIT):
             result = await self._send("chat.postMessage in a case thread",

@@ -252,6 +252,7 @@
     $('.avatar', meEl).textContent = initials(agent.name);
     $('.me-name', meEl).textContent = agent.name;
     meEl.title = agent.email;
+    $('[data-testid="dashboard-link"]').hidden = agent.role !== 'lead';
     knownIds = null;
     selectedId = null;
     detail = null;

@@ -126,3 +126,26 @@ def test_hash_password_cli_refuses_short_passwords() -> None:
     done = subprocess.run([sys.executable, "-m", "inbox.agents", "hash-password"],
                           input="short\n", capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 2 and done.stdout == "" and "shorter than 8" in done.stderr
+
+
+@pytest.mark.parametrize(("inline", "role"), [
+    ("ana@example.com:{hash}", "agent"),
+    ("ana@example.com:{hash}:lead", "lead"),
+    ("ana@example.com:{hash}:LEAD", "lead"),
+    ("ana@example.com:{hash}:agent", "agent"),
+])
+def test_inline_accounts_may_name_a_role(inline: str, role: str) -> None:
+    accounts = load_accounts({"AGENT_ACCOUNTS": inline.format(hash=hash_password("pw-long-enough"))})
+    assert str(accounts["ana@example.com"].role) == role
+
+
+def test_a_role_in_the_accounts_file(tmp_path: Path) -> None:
+    path = tmp_path / "agents.yml"
+    path.write_text(f"agents:\n  - email: lee@example.com\n    role: lead\n"
+                    f"    password_hash: '{hash_password('pw-long-enough')}'\n")
+    assert load_accounts({"AGENT_ACCOUNTS_FILE": str(path)})["lee@example.com"].is_lead
+
+
+def test_an_unknown_role_is_refused() -> None:
+    with pytest.raises(AccountsError, match="role 'boss'"):
+        load_accounts({"AGENT_ACCOUNTS": f"a@example.com:{hash_password('pw-long-enough')}:boss"})

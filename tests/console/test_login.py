@@ -18,7 +18,7 @@ async def test_login_sets_a_strict_httponly_session_cookie(agent_client: AgentFa
                                       "password": "ana-correct-horse"},
                                 headers={"Origin": gateway.url}) as resp:
         assert resp.status == 200
-        assert (await resp.json())["agent"] == {"email": ANA, "name": "Ana"}
+        assert (await resp.json())["agent"] == {"email": ANA, "name": "Ana", "role": "agent"}
         header = resp.headers["Set-Cookie"]
     assert "HttpOnly" in header and "SameSite=Strict" in header
     assert "Path=/console" in header and f"Max-Age={SESSION_TTL_S}" in header

@@ -20,6 +20,8 @@ import aiohttp
 import pytest
 
 from actions import replies
+from analytics.pseudonyms import stored_key
+from analytics.records import Pseudonyms
 from bot.engine import SECRET_PLACEHOLDER
 from bot.stack import Stack
 from channels.webchat import CLOSE_ERASED
@@ -70,6 +72,13 @@ def tracker_rows(stack: Stack, sender_id: str) -> list[tuple[Any, ...]]:
                 "SELECT data FROM helpdesk_tracker_events WHERE sender_id = ?", sender_id)
 
 
+def analytics_rows(stack: Stack, conversation_id: str) -> list[tuple[Any, ...]]:
+    pseudonym = Pseudonyms(stored_key(stack.state_dir / "analytics.key").encode()).of(
+        conversation_id)
+    return rows(stack.state_dir / "analytics.db",
+                "SELECT kind, text FROM analytics_events WHERE conversation = ?", pseudonym)
+
+
 @dataclass(frozen=True)
 class Deletion:
     conversation_id: str
@@ -79,6 +88,7 @@ class Deletion:
     confirmation: list[str]    # ... to the code
     close_code: int | None     # how the gateway closed the tab afterwards
     tracker_rows_before: int   # Rasa's tracker held the conversation before the erasure
+    analytics_rows_before: int  # and the analytics database
 
 
 async def _delete_account(stack: Stack) -> Deletion:
@@ -91,12 +101,14 @@ async def _delete_account(stack: Stack) -> Deletion:
         code_request = texts(await chat.turn(EMAIL))
         code = await code_in_mailbox(stack, EMAIL)
         before = len(tracker_rows(stack, conversation_id))
+        analytics_before = len(analytics_rows(stack, conversation_id))
         confirmation = texts(await chat.turn(code))
         with pytest.raises(ConnectionError):  # raised once the gateway has closed the tab
             await chat.take(lambda frame: False, timeout=30)
         return Deletion(conversation_id=conversation_id, code=code, asked=asked,
                         code_request=code_request, confirmation=confirmation,
-                        close_code=chat.close_code, tracker_rows_before=before)
+                        close_code=chat.close_code, tracker_rows_before=before,
+                        analytics_rows_before=analytics_before)
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +154,11 @@ def test_rasa_s_tracker_store_has_no_event_of_the_conversation(
     assert rows(stack.state_dir / "rasa-tracker.db",
                 "SELECT * FROM helpdesk_tracker_conversations WHERE sender_id = ?",
                 deletion.conversation_id) == []
+
+
+def test_analytics_keep_no_event_of_the_conversation(deletion: Deletion, stack: Stack) -> None:
+    assert deletion.analytics_rows_before > 0
+    assert analytics_rows(stack, deletion.conversation_id) == []
 
 
 @pytest.mark.parametrize("table", ["transcript", "conversations", "cases", "journal"])

@@ -1,0 +1,84 @@
+"""The alert watcher as the gateway runs it: a scripted burst in the analytics store alerts once
+(stored, and sent to every notifier), and stays quiet for the cooldown, also with two gateway
+instances checking at the same moment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+
+from analytics.alerts import AlertWatcher, alert_text
+from analytics.spikes import Spike, SpikeConfig
+from analytics.store import AnalyticsStore
+from bot.stores import memory_stores
+from tests.analytics.script import at
+from tests.analytics.test_spike_alerts import burst, quiet_day
+
+NOW = at(1, 0, 30)
+
+
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[AnalyticsStore]:
+    opened = AnalyticsStore(f"sqlite:///{tmp_path / 'a.db'}", clock=FakeClock(NOW))
+    await opened.add(quiet_day() + burst(0, 8))
+    yield opened
+    await opened.close()
+
+
+async def test_a_burst_alerts_once_to_every_notifier(store: AnalyticsStore) -> None:
+    stores = memory_stores()
+    clock = FakeClock(NOW)
+    watcher = AlertWatcher(store, stores.idempotency, config=SpikeConfig(), clock=clock)
+    slack: list[str] = []
+    consoles: list[Spike] = []
+
+    async def to_slack(spike: Spike) -> None:
+        slack.append(alert_text(spike))
+
+    async def to_consoles(spike: Spike) -> None:
+        consoles.append(spike)
+    watcher.notify(to_slack)
+    watcher.notify(to_consoles)
+    raised = await watcher.check()
+    assert {s.signal for s in raised} == {"intent:order_status", "sentiment:negative"}
+    assert len(slack) == len(consoles) == 2
+    assert any(text.startswith("Spike: intent order_status: 8 in the last hour") and
+               "• my order 0 is late!!" in text for text in slack)
+    assert {a["signal"] for a in await store.alerts()} == {"intent:order_status",
+                                                          "sentiment:negative"}
+    clock.now = NOW + 10 * 60
+    assert await watcher.check() == []  # the same burst, ten minutes on
+
+
+async def test_two_instances_checking_together_alert_once(store: AnalyticsStore) -> None:
+    stores = memory_stores()  # the shared stores (Redis in production)
+    first = AlertWatcher(store, stores.idempotency, clock=FakeClock(NOW))
+    second = AlertWatcher(store, stores.idempotency, clock=FakeClock(NOW))
+    raised = await first.check() + await second.check()
+    assert sorted(s.signal for s in raised) == ["intent:order_status", "sentiment:negative"]
+
+
+async def test_a_failing_notifier_does_not_silence_the_others(store: AnalyticsStore) -> None:
+    watcher = AlertWatcher(store, memory_stores().idempotency, clock=FakeClock(NOW))
+    got: list[str] = []
+
+    async def broken(spike: Spike) -> None:
+        raise ConnectionError("slack is down")
+
+    async def working(spike: Spike) -> None:
+        got.append(spike.signal)
+    watcher.notify(broken)
+    watcher.notify(working)
+    await watcher.check()
+    assert sorted(got) == ["intent:order_status", "sentiment:negative"]
+
