@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test setup train test-deps validate nlu-report bench clean
+.PHONY: run test setup train test-deps validate nlu-report review bench clean
 
 run: setup  ## install what is missing, train if needed, start everything; Ctrl-C stops it
 	@$(PY) -m bot.stack
@@ -21,10 +21,15 @@ test-deps:
 	@scripts/test-deps.sh
 
 validate: setup  ## rasa data validate (tests/nlu/test_data_validate.py lists the known false positives)
-	@$(VENV)/bin/rasa data validate
+	@$(VENV)/bin/rasa data validate --data $$(PYTHONPATH=. $(PY) -c "from bot.model_cache import training_data, ROOT; print(' '.join(str(p.relative_to(ROOT)) for p in training_data()))")
 
-nlu-report: setup  ## held-out accuracy, out-of-scope recall, macro-F1, confusions, threshold sweep
+nlu-report: setup  ## held-out accuracy, per-intent precision/recall/F1, confusion-matrix PNG, threshold sweep
 	@$(PY) -m tests.nlu.heldout_report
+
+REVIEW_ARGS ?=
+
+review: setup  ## what trainers should look at (data/review/candidates.yml), from the analytics database
+	@$(PY) -m analytics review $(REVIEW_ARGS)
 
 BENCH_ARGS ?=
 

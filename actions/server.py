@@ -27,6 +27,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.clients import SHARED_HTTP
+from bot.log_format import configure as configure_logging
 from bot.log_redaction import install as install_log_redaction
 from bot.safe_json import BadJson, loads
 
@@ -188,8 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=os.environ.get("ACTION_SERVER_HOST", "127.0.0.1"))
     args = parser.parse_args(argv)
     install_log_redaction()
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s actions %(levelname)s %(name)s: %(message)s")
+    configure_logging("actions")
     token = os.environ.get("ACTION_SERVER_TOKEN", "")
     if not token.strip():
         log.error("ACTION_SERVER_TOKEN is not set: refusing to run an open action server")

@@ -1,4 +1,5 @@
 """python -m analytics report --since 7d    figures as a table, plots as PNG files
+python -m analytics review                  training candidates into data/review/ (make review)
 python -m analytics consume                 the RabbitMQ consumer (production)
 
 The database: --db, else ANALYTICS_DB_URL, else the embedded default's var/analytics.db."""
@@ -57,6 +58,25 @@ async def report(args: argparse.Namespace) -> int:
     return 0
 
 
+async def review(args: argparse.Namespace) -> int:
+    from analytics.review import candidates, run
+    from bot.model_cache import training_data
+
+    now = time.time()
+    store = AnalyticsStore(database(args))
+    try:
+        records = await store.records(since=now - args.since)
+    finally:
+        await store.close()
+    out = Path(args.out)
+    result = run(candidates(records, now=now, low_confidence=args.low_confidence),
+                 review_dir=out, training_files=training_data())
+    print(f"{result.written} candidate(s) in {out / 'candidates.yml'}; recorded "
+          f"{result.newly_accepted} accepted and {result.newly_rejected} rejected since the last "
+          f"review; {result.skipped_decided} already decided or in the data")
+    return 0
+
+
 async def consume(args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -99,11 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--recontact-days", type=float, default=7.0,
                    help="a customer back within this long was not resolved first time")
     r.add_argument("--now", type=float, default=None, help=argparse.SUPPRESS)
+    v = commands.add_parser("review", help="training candidates into data/review/")
+    v.add_argument("--since", type=span_seconds, default=span_seconds("30d"))
+    v.add_argument("--out", default=str(ROOT / "data" / "review"))
+    v.add_argument("--low-confidence", type=float, default=0.6,
+                   help="predictions below this confidence are proposed for review")
     commands.add_parser("consume", help="store events from RabbitMQ (production)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.command == "consume" else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    handler = {"report": report, "consume": consume}[args.command]
+    handler = {"report": report, "review": review, "consume": consume}[args.command]
     return asyncio.run(handler(args))
 
 

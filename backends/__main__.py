@@ -22,6 +22,7 @@ from aiohttp.abc import AbstractAccessLogger
 from yarl import URL
 
 from backends.demo_service import create_app
+from bot.log_format import configure as configure_logging
 from bot.log_redaction import install as install_log_redaction
 
 logger = logging.getLogger("backends")
@@ -96,7 +97,7 @@ async def _serve(host: str, port: int, db_path: str, api_token: str | None) -> N
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parse_args(argv)
     install_log_redaction()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("backend")
     api_token = os.environ.get("BACKEND_API_TOKEN", "").strip() or None
     if api_token is None and not args.no_auth:
         logger.error("BACKEND_API_TOKEN is not set: refusing to serve orders without a token "

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import gc
-import logging
 
 from aiohttp import web
 
 from bot.app import create_app
 from bot.http_logging import handler_args
+from bot.log_format import configure as configure_logging
 from bot.log_redaction import install as install_log_redaction
 from bot.settings import Settings
 
 
 def main() -> None:
     install_log_redaction()
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s gateway %(levelname)s %(name)s: %(message)s")
+    configure_logging("gateway")
     settings = Settings.from_env()
     # SIGTERM/SIGINT stop intake, let conversations finish the message they are on (up to
     # SHUTDOWN_GRACE_S) and keep the rest in the journal for the next start.

@@ -27,6 +27,7 @@ from typing import Any, Awaitable, Callable, Collection, Protocol, Sequence
 from bot.availability import Availability
 from bot.handoff_package import with_gateway_transcript
 from bot.identifiers import parse_contact
+from bot.log_format import about
 from bot.messages import Button, OutboundMessage, Role
 from bot.redaction import mask_id, redact
 from bot.state import (CLOSING_EVENT, OPEN, WAITING, Case, CaseEvent, CaseEventKind, CaseStatus)
@@ -114,6 +115,10 @@ class CaseDesk:
         self._deliver, self._schedule = deliver, schedule
 
     async def _emit(self, event: CaseEvent) -> None:
+        with about(conversation_id=event.case.conversation_id, case_id=event.case.case_id):
+            await self._emit_here(event)
+
+    async def _emit_here(self, event: CaseEvent) -> None:
         for inbox in self._inboxes:
             try:
                 await inbox.on_case_event(event)

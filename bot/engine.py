@@ -43,6 +43,7 @@ from bot.rasa_client import RasaTurn, RasaUnavailable
 from bot.rasa_pool import RasaPool
 from bot.rasa_input import CUSTOMER_TEXT_KEY, RasaText
 from bot.redaction import mask_id, minimise, redact
+from bot.log_format import about
 from bot.metrics import GatewayMetrics
 from bot.sentiment import score as sentiment_score
 from bot.sentiment import warm as warm_sentiment
@@ -175,13 +176,14 @@ class ConversationEngine:
 
     # --- the drain loop -------------------------------------------------------------------
     async def _drain(self, conversation_id: str, wait: bool) -> None:
-        if wait:
-            async with self._stores.locks.hold(conversation_id):
-                await self._drain_held(conversation_id)
-            return
-        async with self._stores.locks.try_hold(conversation_id) as held:
-            if held:
-                await self._drain_held(conversation_id)
+        with about(conversation_id=conversation_id):
+            if wait:
+                async with self._stores.locks.hold(conversation_id):
+                    await self._drain_held(conversation_id)
+                return
+            async with self._stores.locks.try_hold(conversation_id) as held:
+                if held:
+                    await self._drain_held(conversation_id)
 
     async def _drain_held(self, cid: str) -> None:
         """One pass over the journal. What arrives meanwhile (a message, a pause or resume to

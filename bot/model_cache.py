@@ -28,12 +28,23 @@ DEFAULT_CACHE = Path(os.environ.get("MODEL_CACHE_DIR", Path.home() / ".cache" / 
 TRAIN_ARGS = ("--augmentation", "10")
 
 
+REVIEW_DIR = "review"  # data/review/: what `make review` proposes; never trained on
+
+
+def training_data(root: Path = ROOT) -> list[Path]:
+    """Every file under data/ except data/review/ (candidates are trained on only once a
+    trainer copies them into data/)."""
+    review = root / "data" / REVIEW_DIR
+    return sorted(p for p in (root / "data").rglob("*")
+                  if p.is_file() and review not in p.parents)
+
+
 def training_inputs(root: Path = ROOT) -> list[Path]:
     # The custom featurizer's code (and the encoder graph it runs) shapes the model as much as
     # config.yml does.
     files = [root / "config.yml", root / "domain.yml", root / "bot" / "minilm_featurizer.py"]
     files += sorted((root / "bot" / "encoder").glob("*.py"))
-    files += sorted(p for p in (root / "data").rglob("*") if p.is_file())
+    files += training_data(root)
     return files
 
 
@@ -77,7 +88,8 @@ def _ensure_model_locked(root: Path, *, cache_dir: Path, rasa_bin: str | None) -
     started = time.monotonic()
     with open(logs / "train.log", "w") as out:
         result = subprocess.run(
-            [rasa, "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
+            [rasa, "train", "--config", "config.yml", "--domain", "domain.yml",
+             "--data", *(str(p.relative_to(root)) for p in training_data(root)),
              "--out", "models", "--fixed-model-name", target.name.removesuffix(".tar.gz"),
              *TRAIN_ARGS],
             cwd=root, stdout=out, stderr=subprocess.STDOUT, env=training_env(),

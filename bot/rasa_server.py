@@ -123,8 +123,35 @@ def install_warm_up(address: tuple[str, int]) -> None:
     rasa.core.run.load_agent_on_start = load_and_warm_up
 
 
+# Keys of Rasa's structured log events that carry whole conversation events (a failed publish
+# to an event broker logs the event it could not publish, customer text included).
+EVENT_BODY_KEYS = ("rasa_event", "rasa_events", "tracker_latest_message", "user_message",
+                   "parse_data_text", "parse_data_entities", "prediction_events")
+NOT_LOGGED = "[event body not logged]"
+
+
+def install_event_body_filter() -> None:
+    """Rasa's structlog pipeline runs its anonymizer first on every event: wrap it so those keys
+    never reach a log line (the record factory's redaction then sees only the rest)."""
+    import rasa.utils.log_utils as log_utils
+
+    anonymize = log_utils._anonymizer
+    if getattr(anonymize, "drops_event_bodies", False):
+        return
+
+    def drop_event_bodies(logger: Any, name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        for key in EVENT_BODY_KEYS:
+            if key in event_dict:
+                event_dict[key] = NOT_LOGGED
+        return anonymize(logger, name, event_dict)
+
+    drop_event_bodies.drops_event_bodies = True  # type: ignore[attr-defined]
+    log_utils._anonymizer = drop_event_bodies
+
+
 def main() -> None:
     install_log_redaction()
+    install_event_body_filter()
     install_debug_loggers(os.environ)
     address = server_address(sys.argv[1:])
     install_warm_up(address)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.model_cache import ROOT, quiet_env
+from bot.model_cache import ROOT, quiet_env, training_data
 
 # Rasa 3.6 reports these although they are used: form questions (utter_ask_<slot>) are uttered
 # by the form itself, the others by custom actions or Rasa (dispatcher.utter_message(response=...)), and
@@ -23,8 +23,9 @@ KNOWN_FALSE_POSITIVES = (
 
 def test_rasa_data_validate_is_clean() -> None:
     rasa = str(Path(sys.executable).parent / "rasa")
-    result = subprocess.run([rasa, "data", "validate"], cwd=ROOT, capture_output=True, text=True,
-                            env=quiet_env(), timeout=300)
+    data = [str(p.relative_to(ROOT)) for p in training_data(ROOT)]
+    result = subprocess.run([rasa, "data", "validate", "--data", *data], cwd=ROOT,
+                            capture_output=True, text=True, env=quiet_env(), timeout=300)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     problems = [
