@@ -86,6 +86,16 @@ def _full(record: Record) -> str:
     return f"faq/{record.topic}" if record.intent == "faq" and record.topic else record.intent
 
 
+def known_intents(root: Path) -> list[str]:
+    """What a message can be relabelled as: the domain's intents, each FAQ as faq/<topic>."""
+    domain = yaml.safe_load((root / "domain.yml").read_text(encoding="utf-8")) or {}
+    intents = {str(i if isinstance(i, str) else next(iter(i))) for i in domain.get("intents") or []}
+    topics = {str(b["intent"]) for b in (yaml.safe_load(
+        (root / "data" / "faq.yml").read_text(encoding="utf-8")) or {}).get("nlu") or []
+        if isinstance(b, dict) and str(b.get("intent", "")).startswith("faq/")}
+    return sorted((intents - {"faq"}) | topics)
+
+
 # --- the files ----------------------------------------------------------------------------------
 @dataclass
 class Decisions:

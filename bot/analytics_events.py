@@ -20,7 +20,7 @@ from typing import Any, Callable, Protocol, Sequence
 from analytics.outbox import CASE_EXCHANGE, CASE_QUEUE, ExchangeSpec, Forwarder
 from analytics.records import Pseudonyms, from_gateway
 from analytics.store import AnalyticsStore
-from bot.state import CaseEvent, CaseEventKind
+from bot.state import Case, CaseEvent, CaseEventKind
 from bot.stores.base import KeyValueStore
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,13 @@ class GatewayEvents:
             await self._sink.send(message)
         except Exception as exc:  # analytics must never stop a customer's conversation
             log.error("analytics event %s not recorded: %s", kind, type(exc).__name__)
+
+    async def relabel(self, case: Case, *, text: str, intent: str, wrong_answer: bool,
+                      agent: str) -> None:
+        """An agent's correction of the bot (console or Slack inbox): a training candidate."""
+        await self.send("relabelled", conversation_id=case.conversation_id,
+                        customer_id=case.customer_id, channel=case.channel, case_id=case.case_id,
+                        text=text, intent=intent, wrong_answer=wrong_answer, agent=agent)
 
     async def erase(self, conversation_id: str, customer_id: str | None) -> None:
         await self._sink.erase(conversations=[self._pseudonyms.of(conversation_id)],

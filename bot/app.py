@@ -123,7 +123,8 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
     reading = AnalyticsStore(settings.analytics_db_url) if settings.analytics_db_url else None
     mount_console(app, desk=desk, stores=stores, rasa=rasa, settings=settings, env=env,
                   channel_facts=facts,
-                  analytics=AnalyticsViews(reading) if reading is not None else None)
+                  analytics=AnalyticsViews(reading) if reading is not None else None,
+                  relabel=analytics.relabel if analytics is not None else None)
     watcher = AlertWatcher(reading, stores.idempotency) if reading is not None else None
     app.router.add_get("/healthz", health)
     app.router.add_get("/metrics", metrics.handler(settings.metrics_token))
@@ -161,7 +162,8 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
             await stores.close()
 
     app.cleanup_ctx.append(lifecycle)
-    slack_inbox = attach_slack_inbox(app, desk, stores, channels, env, channel_facts=facts)
+    slack_inbox = attach_slack_inbox(app, desk, stores, channels, env, channel_facts=facts,
+                                     relabel=analytics.relabel if analytics is not None else None)
     if watcher is not None:
         async def to_consoles(spike: Spike) -> None:  # every instance's leads, over the bus
             await stores.bus.publish(ALERTS_TOPIC, {

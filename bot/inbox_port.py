@@ -19,8 +19,16 @@ from bot.stores.base import (AuditLog, Bus, ConversationStore, HandoffCaseStore,
 __all__ = [
     "CLOSED", "OPEN", "UNKNOWN", "WAITING", "Availability", "Case", "CaseConflict", "CaseEvent",
     "CaseEventKind", "CaseNotFound", "CaseStatus", "Channel", "ChannelFacts", "DeliveryFailed",
-    "ConversationStore", "Desk", "Inbox", "InboxStores", "RasaText", "facts_of",
+    "ConversationStore", "Desk", "Inbox", "InboxStores", "RasaText", "Relabel", "facts_of",
 ]
+
+
+class Relabel(Protocol):
+    """An agent's correction of the bot: the customer's `text` meant `intent` (bot/
+    analytics_events.py records it as a training candidate for `make review`)."""
+
+    async def __call__(self, case: Case, *, text: str, intent: str, wrong_answer: bool,
+                       agent: str) -> None: ...
 
 
 class Desk(Protocol):

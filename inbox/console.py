@@ -17,6 +17,8 @@ Mounted on the gateway under /console (see mount_console):
   POST /console/api/cases/{id}/resolve   the customer is asked for a 1-5 rating
   GET  /console/api/cases/{id}/suggestions
   GET  /console/api/audit                recent audit entries, newest first
+  GET  /console/api/intents              what a customer message can be relabelled as
+  POST /console/api/cases/{id}/relabel   {text, intent, wrong_answer}: a training candidate
   GET  /console/dashboard, /console/api/dashboard...   leads only: inbox/dashboard.py
   GET  /console/ws                       live queue events and the watched case's transcript
 
@@ -34,11 +36,12 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
+from analytics.review import known_intents
 from analytics.views import AnalyticsViews
 from bot.http_bodies import read_json
 from bot.http_origin import is_https
 from bot.inbox_port import (CLOSED, Case, CaseConflict, CaseEvent, CaseNotFound, CaseStatus,
-                            ChannelFacts, Desk, InboxStores)
+                            ChannelFacts, Desk, InboxStores, Relabel)
 from inbox.agents import Agent, load_accounts, normalise_email
 from inbox.console_auth import (COOKIE, LOCKOUT_S, SESSION_TTL_S, ApiError, ConsoleAuth,
                                 check_origin, locked, masked_client)
@@ -51,6 +54,8 @@ from inbox.suggestions import Parser, faq_answers, suggest
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "console_static"
+ROOT = Path(__file__).resolve().parent.parent
+
 MAX_REPLY_CHARS = 4000
 MAX_BODY_BYTES = 64 * 1024
 RECENT_CLOSED = 25
@@ -76,8 +81,11 @@ class AgentConsole:
                  accounts: Mapping[str, Agent], clock: Callable[[], float] = time.time,
                  faq: dict[str, str] | None = None, trust_forwarded_for: bool = False,
                  channel_facts: Mapping[str, ChannelFacts] | None = None,
-                 analytics: AnalyticsViews | None = None) -> None:
+                 analytics: AnalyticsViews | None = None,
+                 relabel: Relabel | None = None) -> None:
         self.desk = desk
+        self._relabel = relabel
+        self._intents: list[str] | None = None
         self.stores = stores
         self.rasa = rasa
         self.accounts = dict(accounts)  # one dict, shared by the parts (an account removed)
@@ -271,6 +279,37 @@ class AgentConsole:
             self._faq = faq_answers()
         return web.json_response(await suggest(self.rasa, last, answers=self._faq))
 
+    def intents(self) -> list[str]:
+        if self._intents is None:
+            self._intents = known_intents(ROOT)
+        return self._intents
+
+    async def intent_list(self, request: web.Request) -> web.Response:
+        await self.auth.session(request)
+        return web.json_response({"intents": self.intents(), "relabel": self._relabel is not None})
+
+    async def relabel(self, request: web.Request) -> web.Response:
+        """An agent marks a customer message with the intent it should have been understood as
+        (a training candidate for `make review`)."""
+        agent, _ = await self.auth.session(request)
+        case = await self._case(request)
+        if self._relabel is None:
+            raise ApiError(404, "analytics_off", "Corrections need analytics (ANALYTICS_BROKER).")
+        body = await json_body(request)
+        text, intent = body.get("text"), body.get("intent")
+        wrong = body.get("wrong_answer", False)
+        if not isinstance(intent, str) or intent not in self.intents():
+            raise ApiError(400, "unknown_intent", "Choose one of the assistant's intents.")
+        if not isinstance(wrong, bool):
+            raise ApiError(400, "bad_request", "wrong_answer must be true or false.")
+        said = [e.get("text") for e in await self.views.transcript(case)
+                if e.get("role") == "customer"]
+        if not isinstance(text, str) or text not in said:
+            raise ApiError(400, "not_in_case", "That is not a message of this case's customer.")
+        await self._relabel(case, text=text, intent=intent, wrong_answer=wrong, agent=agent.email)
+        await self.audit.record(agent.email, "relabel", case.case_id, {"intent": intent})
+        return web.json_response({"ok": True})
+
     async def audit_log(self, request: web.Request) -> web.Response:
         await self.auth.session(request)
         try:
@@ -354,6 +393,8 @@ def console_app(console: AgentConsole) -> web.Application:
         ("POST", "/api/cases/{case_id}/resolve", console.resolve),
         ("GET", "/api/cases/{case_id}/suggestions", console.suggestions),
         ("GET", "/api/audit", console.audit_log),
+        ("GET", "/api/intents", console.intent_list),
+        ("POST", "/api/cases/{case_id}/relabel", console.relabel),
         *console.dashboard.routes(),
     ]
     for method, path, handler in api:
@@ -369,7 +410,8 @@ def console_app(console: AgentConsole) -> web.Application:
 def mount_console(app: web.Application, *, desk: Desk, stores: InboxStores, rasa: Parser,
                   settings: Any = None, env: Mapping[str, str] | None = None,
                   channel_facts: Mapping[str, ChannelFacts] | None = None,
-                  analytics: AnalyticsViews | None = None) -> AgentConsole:
+                  analytics: AnalyticsViews | None = None,
+                  relabel: Relabel | None = None) -> AgentConsole:
     """Mount the console under /console on the gateway and subscribe it to the case desk."""
     accounts = load_accounts(os.environ if env is None else env)
     if not accounts:
@@ -380,7 +422,7 @@ def mount_console(app: web.Application, *, desk: Desk, stores: InboxStores, rasa
     console = AgentConsole(desk=desk, stores=stores, rasa=rasa, accounts=accounts,
                            trust_forwarded_for=bool(getattr(settings, "trust_forwarded_for",
                                                             False)),
-                           channel_facts=channel_facts, analytics=analytics)
+                           channel_facts=channel_facts, analytics=analytics, relabel=relabel)
     desk.subscribe_live(console)
     stores.bus.subscribe(ALERTS_TOPIC, console.live.push_alert)
     stores.bus.on_resume(console.live.resync)

@@ -28,15 +28,17 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 from aiohttp import web
 
 from bot.inbox_port import (OPEN, UNKNOWN, WAITING, Case, CaseConflict, CaseEvent, CaseEventKind,
                             CaseNotFound, CaseStatus, Channel, ChannelFacts, DeliveryFailed, Desk,
-                            InboxStores, facts_of)
+                            InboxStores, Relabel, facts_of)
 from channels.outbound import PermanentSendError, send_with_retry, split_text
 from channels.slack_format import HUMAN_SUBTYPES, clip, escape, unescape
+from analytics.review import known_intents
 from inbox.customer_label import customer_label
 from inbox.reply_window import closed_reason, reply_until
 
@@ -48,6 +50,7 @@ if TYPE_CHECKING:  # for typing only: the inbox works through the Slack channel 
 log = logging.getLogger(__name__)
 
 INBOX_ENV = "SLACK_INBOX_CHANNEL"
+LABEL_COMMAND = "!label"  # in a case thread: a correction of the bot, never sent to the customer
 REQUIRED_ENV = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
 PRESENCE = "slack-inbox"  # how the inbox counts in desk.availability (Slack presence is not ours)
 AGENT_PREFIX = "slack:"  # agent ids are slack:<user id>
@@ -98,7 +101,8 @@ class InboxConfig:
 
 def attach(app: web.Application, desk: Desk, stores: InboxStores, channels: Sequence[Channel],
            env: Mapping[str, str], *,
-           channel_facts: Mapping[str, ChannelFacts] | None = None) -> SlackInbox | None:
+           channel_facts: Mapping[str, ChannelFacts] | None = None,
+           relabel: Relabel | None = None) -> SlackInbox | None:
     """Turn the inbox on when it is configured: subscribe it to the desk, put its listeners on
     the Slack channel's bolt app and tie its lifecycle to the gateway's."""
     config = InboxConfig.from_env(env)
@@ -109,7 +113,7 @@ def attach(app: web.Application, desk: Desk, stores: InboxStores, channels: Sequ
         log.error("slack inbox: off (the Slack channel is not running)")
         return None
     inbox = SlackInbox(desk, stores, slack, config,  # type: ignore[arg-type]
-                       channel_facts=channel_facts)
+                       channel_facts=channel_facts, relabel=relabel)
     app[SLACK_INBOX_KEY] = inbox
     app.cleanup_ctx.append(inbox.lifecycle)
     log.info("slack inbox: on (channel %s)", config.channel)
@@ -121,8 +125,11 @@ class SlackInbox:
 
     def __init__(self, desk: Desk, stores: InboxStores, slack: SlackChannel,
                  config: InboxConfig, *,
-                 channel_facts: Mapping[str, ChannelFacts] | None = None) -> None:
+                 channel_facts: Mapping[str, ChannelFacts] | None = None,
+                 relabel: Relabel | None = None) -> None:
         self._desk = desk
+        self._relabel = relabel
+        self._intents: list[str] | None = None
         self._facts = dict(channel_facts or {})
         self._stores = stores
         self._slack = slack
@@ -344,6 +351,9 @@ class SlackInbox:
             return
         text = _plain(str(event.get("text") or ""))
         files = bool(event.get("files"))
+        if text.lower().startswith(LABEL_COMMAND):
+            await self._label(case_id, user, text, thread_ts)
+            return
         if not text:
             if files:
                 self._tell(user, "Files are not forwarded to the customer; only text is.",
@@ -377,6 +387,38 @@ class SlackInbox:
         if files:
             self._tell(user, "Your text was sent; files are not forwarded to the customer.",
                        thread_ts=thread_ts)
+
+    async def _label(self, case_id: str, user: str, text: str, thread_ts: str) -> None:
+        """`!label <intent> [wrong]` in a case thread: the customer's latest message should have
+        been understood as <intent> (and the bot's answer was wrong): a training candidate. It
+        is never sent to the customer."""
+        words = text[len(LABEL_COMMAND):].split()
+        intents = self._known_intents()
+        if self._relabel is None:
+            self._tell(user, "Corrections are off here (analytics are not configured).",
+                       thread_ts=thread_ts)
+            return
+        if not words or words[0] not in intents or words[1:] not in ([], ["wrong"]):
+            self._tell(user, f"Use `{LABEL_COMMAND} <intent> [wrong]`, with one of: "
+                             + ", ".join(intents), thread_ts=thread_ts)
+            return
+        case = await self._desk.get(case_id)
+        said = [e.get("text") for e in (await self._desk.transcript(case) if case else [])
+                if e.get("role") == "customer" and e.get("text")]
+        if case is None or not said:
+            self._tell(user, "There is no customer message in this case to correct.",
+                       thread_ts=thread_ts)
+            return
+        await self._relabel(case, text=str(said[-1]), intent=words[0],
+                            wrong_answer=words[1:] == ["wrong"], agent=AGENT_PREFIX + user)
+        self._tell(user, f"Noted: the customer's last message means {words[0]}"
+                         + (" and the bot's answer was wrong" if words[1:] else "")
+                         + ". Trainers see it in `make review`.", thread_ts=thread_ts)
+
+    def _known_intents(self) -> list[str]:
+        if self._intents is None:
+            self._intents = known_intents(Path(__file__).resolve().parent.parent)
+        return self._intents
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any],
                          action: dict[str, Any]) -> None:

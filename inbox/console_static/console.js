@@ -253,6 +253,7 @@
     $('.me-name', meEl).textContent = agent.name;
     meEl.title = agent.email;
     $('[data-testid="dashboard-link"]').hidden = agent.role !== 'lead';
+    loadIntents();
     knownIds = null;
     selectedId = null;
     detail = null;
@@ -605,9 +606,53 @@
         item.appendChild(el('span', { className: 'msg-buttons', 'aria-label': 'Buttons offered' },
           e.buttons.map(function (b) { return el('span', { text: b.title }); })));
       }
+      if (role === 'customer' && relabelling && e.text) item.appendChild(relabelControl(e.text));
       transcriptEl.appendChild(item);
     });
     if (stick) transcriptScroll.scrollTop = transcriptScroll.scrollHeight;
+  }
+
+  // --- correcting the bot (a training candidate for `make review`) -----------------------------
+  var intents = [];
+  var relabelling = false;
+  function loadIntents() {
+    api('GET', '/intents').then(function (data) {
+      intents = data.intents || [];
+      relabelling = !!data.relabel;
+      if (detail) renderTranscript(false);
+    }, function () { relabelling = false; });
+  }
+
+  function relabelControl(text) {
+    var wrap = el('span', { className: 'relabel' });
+    var open = el('button', { type: 'button', className: 'btn btn-ghost btn-sm', 'data-testid': 'relabel-button',
+                              text: 'Correct the bot', 'aria-expanded': 'false' });
+    wrap.appendChild(open);
+    open.addEventListener('click', function () {
+      if (wrap.querySelector('form')) return;
+      open.setAttribute('aria-expanded', 'true');
+      var select = el('select', { 'data-testid': 'relabel-intent', 'aria-label': 'The intent this message means' },
+        [el('option', { value: '', text: 'It means…' })].concat(intents.map(function (name) {
+          return el('option', { value: name, text: name });
+        })));
+      var wrong = el('input', { type: 'checkbox', 'data-testid': 'relabel-wrong' });
+      var form = el('form', { className: 'relabel-form', 'data-testid': 'relabel-form' }, [
+        select, el('label', {}, [wrong, ' The bot answered wrongly']),
+        el('button', { type: 'submit', className: 'btn btn-sm', text: 'Save' })]);
+      form.addEventListener('submit', function (ev) {
+        ev.preventDefault();
+        if (!select.value || !detail) return;
+        api('POST', '/cases/' + encodeURIComponent(detail.case.case_id) + '/relabel',
+            { text: text, intent: select.value, wrong_answer: wrong.checked }).then(function () {
+          clear(wrap);
+          wrap.appendChild(el('span', { className: 'relabel-done', 'data-testid': 'relabel-done', role: 'status',
+                                        text: 'Marked as ' + select.value + (wrong.checked ? ' (wrong answer)' : '') }));
+        }, function (err) { toast(err.message || 'The correction was not saved.', 'error'); });
+      });
+      wrap.appendChild(form);
+      select.focus();
+    });
+    return wrap;
   }
 
   function lastCustomerIndex() {

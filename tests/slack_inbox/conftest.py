@@ -193,12 +193,14 @@ async def make_gateway(http: aiohttp.ClientSession, fake_rasa: tuple[FakeRasa, s
     gateways: list[InboxGateway] = []
 
     async def make(stores: Stores | None = None, *, agent_hours: str = "always",
-                   presence_required: bool = False, **env: str) -> InboxGateway:
+                   presence_required: bool = False, settings: dict[str, Any] | None = None,
+                   **env: str) -> InboxGateway:
         stores = stores or memory_stores()
         running = await start_gateway(fake_rasa[0], fake_rasa[1], stores=stores,
                                       env=inbox_env(fake_slack[1], **env),
                                       agent_hours=agent_hours,
-                                      agent_presence_required=presence_required)
+                                      agent_presence_required=presence_required,
+                                      **(settings or {}))
         app, url, shutdown = running.app, running.url, running.stop
 
         gateway = InboxGateway(url=url, app=app, engine=app[ENGINE_KEY], desk=app[DESK_KEY],
