@@ -104,7 +104,7 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
     facts = all_facts()
     engine = ConversationEngine(settings=settings, stores=stores, rasa=rasa, desk=desk,
                                 escalation=escalation, customers=customers, erasure=erasure,
-                                channel_facts=facts, metrics=metrics)
+                                channel_facts=facts, metrics=metrics, analytics=analytics)
 
     app = web.Application(middlewares=[metrics.middleware()])
     app[SETTINGS_KEY] = settings

@@ -43,6 +43,7 @@ PRESENCE_TTL_S = 150  # refreshed every minute by the console while its socket i
 CANCEL_PHRASES = frozenset({"never mind", "nevermind", "nvm", "cancel", "forget it",
                             "back to the bot", "no thanks", "stop waiting"})
 RATING_BUTTONS = tuple(Button(title=str(n), payload=f"/rate_{n}") for n in range(1, 6))
+RATING_THANKS = "Thank you for your feedback!"
 _RATING = re.compile(r"^\s*(?:/rate_)?([1-5])\s*(?:/\s*5)?\s*[.!]?\s*$")
 
 Deliver = Callable[[str, Sequence[OutboundMessage]], Awaitable[None]]
@@ -340,7 +341,7 @@ class CaseDesk:
         case = await self._stores.cases.update(case_id, csat=score)
         if case is not None:
             await self._emit(CaseEvent(CaseEventKind.RATED, case, text=str(score)))
-        await self._say(conversation_id, "Thank you for your feedback!")
+        await self._say(conversation_id, RATING_THANKS)
 
     async def forget(self, cases: Sequence[Case]) -> None:
         """The customer's data was erased: inboxes drop these cases."""

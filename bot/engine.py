@@ -23,11 +23,13 @@ import asyncio
 import dataclasses
 import hashlib
 import logging
+import random
 import time
 from enum import Enum
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from bot.cases import CaseDesk, rating_of
+from bot.analytics_events import GatewayEvents
+from bot.cases import RATING_BUTTONS, RATING_THANKS, CaseDesk, rating_of
 from bot.channel_facts import ChannelFacts, facts_of
 from bot.channel_intake import ChannelIntake, undelivered_id
 from bot.channel_port import Channel, DeliveryFailed, IntakeClosed
@@ -55,6 +57,10 @@ from bot.text_cleaning import clean, is_handoff_keyword
 log = logging.getLogger(__name__)
 
 HANDOFF_PAYLOAD = "/human_handoff"
+# awaiting_rating's value while the customer rates the bot (otherwise it holds a case id).
+BOT_RATING = "bot"
+BOT_RATING_QUESTION = ("Before you go: how did I do? Please rate this chat from 1 (poor) to "
+                       "5 (great).")
 MAX_FAILURES = 3  # unexpected errors on one message before the customer is told and it is dropped
 SECRET_PLACEHOLDER = "[one-time code]"
 
@@ -88,9 +94,13 @@ class ConversationEngine:
                  customers: CustomerDirectory | None = None,
                  erasure: Erasure | None = None,
                  channel_facts: Mapping[str, ChannelFacts] | None = None,
-                 metrics: GatewayMetrics | None = None) -> None:
+                 metrics: GatewayMetrics | None = None,
+                 analytics: GatewayEvents | None = None,
+                 sample: Callable[[], float] = random.random) -> None:
         self._settings = settings
         self.metrics = metrics or GatewayMetrics()
+        self._analytics = analytics
+        self._sample = sample  # CSAT sampling after a goodbye (tests pass a fixed value)
         self._stores = stores
         self._rasa = rasa
         self._desk = desk
@@ -338,6 +348,9 @@ class ConversationEngine:
         state = await self._stores.conversations.get(cid)
         if state.awaiting_rating:
             rating = rating_of(entry.rasa_text or "")
+            if rating is not None and state.awaiting_rating == BOT_RATING:
+                await self._bot_rated(entry, rating)
+                return True
             if rating is not None:
                 await self._desk.rate(cid, state.awaiting_rating, rating)
                 return True
@@ -488,10 +501,36 @@ class ConversationEngine:
     async def _follow(self, cid: str, directive: str) -> None:
         if directive == Directive.EXPECT_SECRET:
             await self._stores.conversations.update(cid, expects_secret=True)
+        elif directive == Directive.CONVERSATION_ENDED:
+            await self._maybe_ask_rating(cid)
         elif directive == Directive.ERASE_CONVERSATION and self._erasure is not None:
             await self._erasure.erase(cid)
         else:
             log.warning("unknown directive %r from the action server ignored", directive)
+
+    # --- satisfaction after the bot's service -------------------------------------------------
+    async def _maybe_ask_rating(self, cid: str) -> None:
+        """After the bot's goodbye, a sampled share of customers is asked for a 1-5 rating (a
+        person's service is rated after every resolved case)."""
+        if self._analytics is None or self._sample() >= self._settings.csat_bot_sample_rate:
+            return
+        if await self._desk.open_case_of(cid) is not None:
+            return
+        state = await self._stores.conversations.update(cid, awaiting_rating=BOT_RATING)
+        await self.reply(cid, [OutboundMessage(text=BOT_RATING_QUESTION, role="bot",
+                                               buttons=RATING_BUTTONS)])
+        await self._analytics.send("csat_asked", conversation_id=cid,
+                                   customer_id=state.customer_id, channel=state.channel)
+
+    async def _bot_rated(self, entry: JournalEntry, rating: int) -> None:
+        cid = entry.message.conversation_id
+        state = await self._stores.conversations.update(cid, awaiting_rating=None)
+        self.metrics.csat.labels(str(rating)).inc()
+        if self._analytics is not None:
+            await self._analytics.send("rated", conversation_id=cid,
+                                       customer_id=state.customer_id, channel=state.channel,
+                                       rating=rating)
+        await self.reply(cid, [OutboundMessage(text=RATING_THANKS, role="bot")])
 
     # --- output ---------------------------------------------------------------------------
     async def reply(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:

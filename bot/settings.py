@@ -50,6 +50,13 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not 0.0 <= value <= 1.0:
+        raise SettingsError(f"{name} must be between 0 and 1, got {value}")
+    return value
+
+
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
     value = (env.get(name) or default).strip().lower()
     if value not in choices:
@@ -98,6 +105,8 @@ class Settings:
     analytics_broker_url: str | None = field(default=None, repr=False)
     analytics_db_url: str | None = field(default=None, repr=False)
     analytics_pseudonym_key: str | None = field(default=None, repr=False)
+    # Share of conversations the bot closed (a goodbye) whose customer is asked for a rating.
+    csat_bot_sample_rate: float = 0.2
     # GET /metrics (Prometheus) answers only with "Authorization: Bearer <this>"; off when unset.
     metrics_token: str | None = field(default=None, repr=False)
 
@@ -153,6 +162,7 @@ class Settings:
                 else None) or None,
             analytics_pseudonym_key=env.get("ANALYTICS_PSEUDONYM_KEY") or None,
             metrics_token=env.get("METRICS_TOKEN") or None,
+            csat_bot_sample_rate=_share(env, "CSAT_BOT_SAMPLE_RATE", cls.csat_bot_sample_rate),
         )
 
     @property

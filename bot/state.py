@@ -120,7 +120,8 @@ class ConversationState:
     last_seen: float | None = None
     # The buttons of the latest reply: only these payloads may reach Rasa as payloads.
     offered_buttons: tuple[Mapping[str, str], ...] = ()
-    awaiting_rating: str | None = None  # the case id whose 1-5 rating we asked for
+    # The case id whose 1-5 rating we asked for, or "bot" after a goodbye (bot/engine.py).
+    awaiting_rating: str | None = None
     outage_notified: bool = False
     sentiment_scores: tuple[float, ...] = ()
     vip: bool = False

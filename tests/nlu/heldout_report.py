@@ -7,20 +7,31 @@ faq/shipping_time).
 - tests/nlu/heldout_styles.yml: formal e-mails, non-native English, rambling and two-topic
   messages, indirect phrasing (written by a different method, before the data was broadened).
 
-`python -m tests.nlu.heldout_report [model.tar.gz]` prints both reports and the confusions."""
+`python -m tests.nlu.heldout_report [model.tar.gz]` (make nlu-report) prints both reports, the
+per-intent precision/recall/F1 (worst first), the worst confusions and the errors, and writes each
+file's confusion matrix as a PNG to var/nlu-report/."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HELDOUT = Path(__file__).parent / "heldout.yml"
 HELDOUT_STYLES = Path(__file__).parent / "heldout_styles.yml"
 HELDOUT_FILES = (HELDOUT, HELDOUT_STYLES)
+REPORT_DIR = Path(__file__).resolve().parents[2] / "var" / "nlu-report"
 FALLBACK_LIKE = {"out_of_scope", "nlu_fallback"}
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    precision: float
+    recall: float
+    f1: float
+    support: int
 
 
 @dataclass
@@ -32,6 +43,16 @@ class Report:
     macro_f1: float
     confusions: Counter[tuple[str, str]]
     errors: list[tuple[str, str, str]]
+    per_intent: dict[str, IntentScore] = field(default_factory=dict)
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # (expected, predicted)
+
+    def intent_table(self) -> str:
+        width = max([len(k) for k in self.per_intent] + [6])
+        lines = [f"  {'intent'.ljust(width)}  precision  recall     F1  support"]
+        for name, s in sorted(self.per_intent.items(), key=lambda kv: (kv[1].f1, kv[0])):
+            lines.append(f"  {name.ljust(width)}  {s.precision:9.3f}  {s.recall:6.3f}  "
+                         f"{s.f1:5.3f}  {s.support:7d}")
+        return "\n".join(lines)
 
     def render(self) -> str:
         lines = [
@@ -70,13 +91,16 @@ def score(pairs: list[tuple[str, str, str]]) -> Report:
     oos = [(e, p) for _, e, p in norm if e == "out_of_scope"]
     labels = sorted({e for _, e, _ in norm})
     f1s = []
+    per_intent = {}
     for label in labels:
         tp = sum(1 for _, e, p in norm if e == label and p == label)
         fp = sum(1 for _, e, p in norm if e != label and p == label)
         fn = sum(1 for _, e, p in norm if e == label and p != label)
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
-        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        f1s.append(f1)
+        per_intent[label] = IntentScore(precision, recall, f1, tp + fn)
     errors = [(t, e, p) for t, e, p in norm if e != p]
     return Report(
         total=len(norm),
@@ -86,7 +110,43 @@ def score(pairs: list[tuple[str, str, str]]) -> Report:
         macro_f1=sum(f1s) / max(len(f1s), 1),
         confusions=Counter((e, p) for _, e, p in errors),
         errors=errors,
+        per_intent=per_intent,
+        pairs=[(e, p) for _, e, p in norm],
     )
+
+
+def confusion_png(report: Report, path: Path, *, title: str) -> Path:
+    """The confusion matrix (rows: expected, columns: predicted) as a picture, each row as
+    shares of its support, so a small intent's mistakes show as clearly as a large one's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = sorted({e for e, _ in report.pairs} | {p for _, p in report.pairs})
+    index = {label: i for i, label in enumerate(labels)}
+    counts = [[0] * len(labels) for _ in labels]
+    for expected, predicted in report.pairs:
+        counts[index[expected]][index[predicted]] += 1
+    shares = [[n / max(sum(row), 1) for n in row] for row in counts]
+    size = max(6.0, 0.38 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    for i, row in enumerate(counts):
+        for j, n in enumerate(row):
+            if n:
+                ax.text(j, i, str(n), ha="center", va="center", fontsize=6,
+                        color="white" if shares[i][j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("expected")
+    ax.set_title(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def raw_top(parsed: dict) -> tuple[str, float]:
@@ -146,6 +206,11 @@ def main() -> None:
         report = score([(text, expected, full_intent(p)) for text, expected, p in parsed])
         print(f"=== {path.name}")
         print(report.render())
+        print("per intent (worst F1 first):")
+        print(report.intent_table())
+        picture = confusion_png(report, REPORT_DIR / f"confusion-{path.stem}.png",
+                                title=f"Confusions on {path.name}")
+        print(f"confusion matrix: {picture}")
         print("FallbackClassifier threshold sweep (the configured threshold is in config.yml):")
         print("\n".join(sweep(parsed, [0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8])))
         print("errors:")
