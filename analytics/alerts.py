@@ -1,7 +1,8 @@
 """Spike alerts in the running gateway: every minute, the last day of events is checked for
 spikes (analytics/spikes.py); each new spike is stored and sent to the notifiers (the Slack inbox
 channel, the leads' consoles). The cooldown holds across gateway instances: the stores'
-idempotency key per signal decides which instance alerts, once."""
+idempotency key per signal decides which instance alerts, once. The same loop expires analytics
+events past their retention, hourly."""
 
 from __future__ import annotations
 
@@ -26,7 +27,10 @@ class FirstSeen(Protocol):
 class AlertWatcher:
     def __init__(self, store: AnalyticsStore, once: FirstSeen, *,
                  config: SpikeConfig = SpikeConfig(), interval_s: float = 60.0,
+                 expire_every_s: float = 3600.0,
                  clock: Callable[[], float] = time.time) -> None:
+        self._expire_every_s = expire_every_s
+        self._expired_at: float | None = None
         self._store = store
         self._once = once
         self.config = config
@@ -62,9 +66,17 @@ class AlertWatcher:
                                 getattr(notifier, "__qualname__", notifier), type(exc).__name__)
         return raised
 
+    async def expire_if_due(self) -> int:
+        now = self._clock()
+        if self._expired_at is not None and now - self._expired_at < self._expire_every_s:
+            return 0
+        self._expired_at = now
+        return await self._store.expire()
+
     async def _run(self) -> None:
         while True:
             try:
+                await self.expire_if_due()
                 await self.check()
             except asyncio.CancelledError:
                 raise

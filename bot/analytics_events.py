@@ -17,7 +17,7 @@ import secrets
 import time
 from typing import Any, Callable, Protocol, Sequence
 
-from analytics.outbox import CASE_EXCHANGE, CASE_QUEUE, ExchangeSpec, Forwarder
+from analytics.outbox import CASE_EXCHANGE, CASE_QUEUE, ExchangeSpec, Forwarder, RetryPolicy
 from analytics.records import Pseudonyms, from_gateway
 from analytics.store import AnalyticsStore
 from bot.state import Case, CaseEvent, CaseEventKind
@@ -86,11 +86,12 @@ class KvSpool:
 
 class OutboxSink:
     def __init__(self, amqp_url: str, kv: KeyValueStore, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 retry: RetryPolicy = RetryPolicy()) -> None:
         self._spool = KvSpool(kv)
         spec = ExchangeSpec(CASE_EXCHANGE.name, CASE_EXCHANGE.type, CASE_EXCHANGE.durable,
                             queues=(CASE_QUEUE,))
-        self.forwarder = Forwarder(amqp_url, self._spool, spec)
+        self.forwarder = Forwarder(amqp_url, self._spool, spec, retry=retry)
         self._clock = clock
 
     async def start(self) -> None:

@@ -120,7 +120,8 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
         engine.register(channel)
         if hasattr(channel, "forget"):
             forgetters[channel.name] = channel
-    reading = AnalyticsStore(settings.analytics_db_url) if settings.analytics_db_url else None
+    reading = (AnalyticsStore(settings.analytics_db_url, retention_s=settings.retention.analytics_s)
+               if settings.analytics_db_url else None)
     mount_console(app, desk=desk, stores=stores, rasa=rasa, settings=settings, env=env,
                   channel_facts=facts,
                   analytics=AnalyticsViews(reading) if reading is not None else None,

@@ -136,6 +136,7 @@ class Settings:
                 cases_s=_days(env, "CASE_RETENTION_DAYS", 90),
                 audit_s=_days(env, "AUDIT_RETENTION_DAYS", 365),
                 journal_s=_days(env, "JOURNAL_RETENTION_DAYS", 7),
+                analytics_s=_days(env, "ANALYTICS_RETENTION_DAYS", 395),
             ),
             tracker_store=TrackerStorageConfig.from_env(env),
             shutdown_grace_s=_float(env, "SHUTDOWN_GRACE_S", cls.shutdown_grace_s),

@@ -160,6 +160,9 @@ class Stack:
             "ANALYTICS_BROKER_URL": f"sqlite:///{self.state_dir / 'analytics.db'}",
             "ANALYTICS_DB_URL": f"sqlite:///{self.state_dir / 'analytics.db'}",
             "ANALYTICS_SPOOL_DIR": str(self.state_dir / "spool"),
+            # With ANALYTICS_BROKER=pika (the production profile) the stack also runs the
+            # analytics consumer, its metrics on this port.
+            "ANALYTICS_METRICS_PORT": str(free_port()),
             "METRICS_TOKEN": self.metrics_token,
         }
         if not os.environ.get(PSEUDONYM_ENV):
@@ -192,6 +195,9 @@ class Stack:
               for n, port in enumerate(p.all_rasa, start=1)),
             Process("gateway", [self.python, "-m", "bot"],
                     f"http://127.0.0.1:{p.gateway}/healthz", env),
+            *([Process("analytics consumer", [self.python, "-m", "analytics", "consume"],
+                       f"http://127.0.0.1:{env['ANALYTICS_METRICS_PORT']}/metrics", env)]
+              if env.get("ANALYTICS_BROKER") == "pika" else []),
         ]
 
     async def start(self, *, timeout_s: float = 180.0) -> None:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the tests need beyond Python packages: Debian's Chromium (browser tests; test tools cannot
-# download browsers here), a Redis server on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432 with a
-# `test` database (store tests use the real things).
+# download browsers here), a Redis server on 127.0.0.1:6379, PostgreSQL on 127.0.0.1:5432 with a
+# `test` database (store tests use the real things) and RabbitMQ's server (the analytics tests
+# start nodes of their own on free ports, which they stop and restart; tests/rabbit_server.py).
 set -euo pipefail
 
 if ! command -v chromium >/dev/null 2>&1; then
@@ -9,6 +10,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+if ! command -v rabbitmq-server >/dev/null 2>&1; then
+  echo "==> installing Debian's rabbitmq-server for the analytics pipeline tests"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rabbitmq-server >/dev/null
 fi
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then

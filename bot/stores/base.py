@@ -27,6 +27,7 @@ class Retention:
     audit_s: int = 365 * DAY_S
     journal_s: int = 7 * DAY_S  # a message nobody could answer in a week is dropped (and logged)
     dedupe_s: int = 7 * DAY_S   # platform message ids remembered for de-duplication
+    analytics_s: int = 395 * DAY_S  # analytics events (pseudonymised): a year to compare with
 
 
 class IdempotencyStore(Protocol):

@@ -82,3 +82,20 @@ async def test_a_failing_notifier_does_not_silence_the_others(store: AnalyticsSt
     await watcher.check()
     assert sorted(got) == ["intent:order_status", "sentiment:negative"]
 
+
+
+async def test_the_watch_expires_old_events_hourly(tmp_path: Path) -> None:
+    clock = FakeClock(NOW)
+    store = AnalyticsStore(f"sqlite:///{tmp_path / 'e.db'}", retention_s=3600, clock=clock)
+    try:
+        await store.add(quiet_day())  # day 0, all older than an hour at NOW (day 1, 00:30)
+        await store.add(burst(0, 8))  # day 1, 00:00 to 00:07
+        watcher = AlertWatcher(store, memory_stores().idempotency, clock=clock)
+        assert await watcher.expire_if_due() == 12
+        clock.now = NOW + 1800  # the burst is now older than an hour, but the sweep is not due
+        assert await watcher.expire_if_due() == 0
+        clock.now = NOW + 3600
+        assert await watcher.expire_if_due() == 8
+        assert await store.count() == 0
+    finally:
+        await store.close()

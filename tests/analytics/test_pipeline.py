@@ -232,3 +232,39 @@ async def _bound(rabbit: RabbitServer) -> bool:
             return True
         except Exception:
             return False
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_the_gateways_outbox_keeps_case_events_while_rabbitmq_is_down(
+        rabbit: RabbitServer, store: AnalyticsStore, consumer: Running, tmp_path: Path,
+        kind: str) -> None:
+    """The gateway's outbox lives in its stores (Redis in production: any instance forwards it)."""
+    import uuid
+
+    from bot.analytics_events import OutboxSink
+    from bot.stores import redis_stores, sqlite_stores
+    from tests.conftest import REDIS_URL
+
+    stores = (sqlite_stores(tmp_path / "gateway.db") if kind == "sqlite"
+              else redis_stores(REDIS_URL, prefix=f"test-outbox-{uuid.uuid4().hex[:8]}:"))
+    await stores.start()
+    consumer.start()
+    await eventually(lambda: _bound(rabbit))
+    rabbit.stop()
+    sink = OutboxSink(rabbit.url, stores.kv, retry=FAST)
+    await sink.start()
+    try:
+        events = gateway_events()
+        for event in events:
+            await sink.send(event)
+        assert len(await stores.kv.keys("analytics-outbox")) == len(events)
+        rabbit.start()
+        await eventually(lambda: _count_is(store, len(events)), timeout_s=60)
+        await eventually(lambda: _outbox_empty(stores))
+    finally:
+        await sink.close()
+        await stores.close()
+
+
+async def _outbox_empty(stores) -> bool:
+    return await stores.kv.keys("analytics-outbox") == []

@@ -50,6 +50,13 @@ def test_the_gateway_accepts_the_example_settings() -> None:
     assert settings.tracker_store.kind == "redis"
 
 
+def test_analytics_go_through_rabbitmq_into_postgresql() -> None:
+    settings = Settings.from_env(example_env())
+    assert settings.analytics_broker == "pika"
+    assert (settings.analytics_db_url or "").startswith("postgresql://")
+    assert settings.metrics_token
+
+
 def test_more_than_one_rasa_server_shares_the_redis_lock_store() -> None:
     env = example_env()
     assert env["RASA_LOCK_STORE"] == "redis" and env["RASA_TRACKER_STORE"] == "redis"
