@@ -39,6 +39,7 @@ bench: setup test-deps  ## figures, not tests: printed and written to benchmarks
 	@$(PY) -m benchmarks.webhook_ack
 	@$(PY) -m benchmarks.handoff_latency
 	@$(PY) -m benchmarks.fault_run --kill-rasa
+	@$(PY) -m benchmarks.rabbitmq_restart
 
 clean:
 	rm -rf var models/*.tar.gz

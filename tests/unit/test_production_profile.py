@@ -81,3 +81,15 @@ def test_every_process_binds_to_loopback_unless_told() -> None:
             assert argv[argv.index("-i") + 1] == "127.0.0.1"
     assert example_env()["GATEWAY_HOST"] == "127.0.0.1"
     assert example_env()["ACTION_SERVER_HOST"] == "127.0.0.1"
+
+
+def test_make_runs_demo_agent_is_a_lead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README: the demo agent of `make run` sees the dashboard."""
+    from bot.stack import Stack
+    from inbox.agents import load_accounts
+
+    monkeypatch.delenv("AGENT_ACCOUNTS", raising=False)  # configured accounts replace the demo one
+    monkeypatch.delenv("AGENT_ACCOUNTS_FILE", raising=False)
+    stack = Stack(state_dir=tmp_path)
+    accounts = load_accounts(stack.env())
+    assert accounts[stack.demo_agent[0]].is_lead
