@@ -268,3 +268,50 @@ async def test_the_gateways_outbox_keeps_case_events_while_rabbitmq_is_down(
 
 async def _outbox_empty(stores) -> bool:
     return await stores.kv.keys("analytics-outbox") == []
+
+
+async def test_rasas_broker_starts_with_rabbitmq_down_and_forwards_later(
+        rabbit: RabbitServer, store: AnalyticsStore, consumer: Running, tmp_path: Path) -> None:
+    """What endpoints.yml starts in production: no refusal to start, nothing dropped."""
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.rasa_event_broker import HelpdeskEventBroker
+
+    consumer.start()
+    await eventually(lambda: _bound(rabbit))
+    rabbit.stop()
+    broker = await HelpdeskEventBroker.from_endpoint_config(EndpointConfig(
+        url=rabbit.url, backend="pika", spool_dir=str(tmp_path / "spool")))
+    assert broker is not None and broker.is_ready()
+    try:
+        events = rasa_events()
+        await broker.save_events(events)
+        rabbit.start()
+        await eventually(lambda: _count_is(store, len(events)), timeout_s=60)
+    finally:
+        await broker.close()
+
+
+async def test_the_consumer_serves_its_metrics(rabbit: RabbitServer, store: AnalyticsStore,
+                                               consumer: Running, spool: SqliteSpool,
+                                               serve) -> None:
+    import aiohttp
+
+    from analytics.consumer import metrics_app
+
+    consumer.start()
+    events = rasa_events()
+    await spool_all(spool, events + events[:3])  # the spool de-duplicates by key already
+    forwarder = Forwarder(rabbit.url, spool, RASA_SPEC, retry=FAST)
+    forwarder.start()
+    try:
+        await eventually(lambda: _count_is(store, len(events)))
+    finally:
+        await forwarder.close()
+    url = await serve(metrics_app(consumer.consumer.metrics.registry))
+    async with aiohttp.ClientSession() as http, http.get(url + "/metrics") as resp:
+        text = await resp.text()
+    stored = [line for line in text.splitlines()
+              if line.startswith('helpdesk_analytics_events_total{outcome="stored",source="rasa"}')]
+    assert stored == [f'helpdesk_analytics_events_total{{outcome="stored",source="rasa"}} '
+                      f'{float(len(events))}']

@@ -13,7 +13,7 @@ from analytics.records import Kind
 from analytics.store import AnalyticsStore
 from tests.analytics.gateway_settings import PSEUDONYMS, analytics_settings
 from tests.console.conftest import (AGENT_ACCOUNTS, ANA, AgentClient, AgentFactory, Customer,
-                                    Gateway, NluFakeRasa, open_case)
+                                    Gateway, NluFakeRasa)
 from tests.gateways import start_gateway
 
 

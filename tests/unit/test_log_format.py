@@ -11,7 +11,7 @@ from typing import Iterator
 import pytest
 
 from bot import log_format
-from bot.log_format import LogFormat, about, configure
+from bot.log_format import about, configure
 from bot.log_redaction import install, uninstall
 
 
