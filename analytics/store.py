@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from analytics.records import RECORD_FIELDS, Record
+from bot.sql_engine import open_engine
 
 DAY_S = 24 * 3600
 DEFAULT_RETENTION_S = 395 * DAY_S  # a year of figures plus a month to compare with
@@ -84,20 +85,10 @@ MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2)
 class AnalyticsStore:
     def __init__(self, url: str, *, retention_s: int = DEFAULT_RETENTION_S,
                  clock: Callable[[], float] = time.time) -> None:
-        connect_args: dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            connect_args = {"timeout": 15, "check_same_thread": False}
-        self._engine = sa.create_engine(url, future=True, connect_args=connect_args,
-                                        pool_pre_ping=True)
+        self._engine = open_engine(url, busy_timeout_s=15.0)  # Rasa and the gateway both write
         if url.startswith("sqlite"):
             @sa.event.listens_for(self._engine, "connect")
-            def _pragmas(dbapi_connection: Any, _: Any) -> None:
-                cursor = dbapi_connection.cursor()
-                # Rasa and the gateway both write here in the embedded default.
-                cursor.execute("PRAGMA journal_mode = WAL")
-                cursor.execute("PRAGMA busy_timeout = 15000")
-                cursor.execute("PRAGMA secure_delete = ON")
-                cursor.close()
+            def _real_transactions(dbapi_connection: Any, _: Any) -> None:
                 # SQLAlchemy's recipe for real SQLite transactions: pysqlite's own would commit
                 # before every CREATE, so two processes could interleave migration 1.
                 dbapi_connection.isolation_level = None

@@ -31,6 +31,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.sql_engine import open_engine
+
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
@@ -117,21 +119,7 @@ class SqlTrackerStorage:
         self._sa = sa
         self._retention = retention or TrackerRetention()
         self._clock = clock
-        connect_args: dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            connect_args = {"timeout": 10, "check_same_thread": False}
-        self._engine = sa.create_engine(url, future=True, connect_args=connect_args,
-                                        pool_pre_ping=True)
-        if url.startswith("sqlite"):
-            @sa.event.listens_for(self._engine, "connect")
-            def _pragmas(dbapi_connection: Any, _: Any) -> None:
-                cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA journal_mode = WAL")
-                cursor.execute("PRAGMA busy_timeout = 10000")
-                # Erased and masked rows are overwritten in the file, not just unlinked (some
-                # SQLite builds default to this, others do not).
-                cursor.execute("PRAGMA secure_delete = ON")
-                cursor.close()
+        self._engine = open_engine(url)
         metadata = sa.MetaData()
         self._events = sa.Table(
             "helpdesk_tracker_events", metadata,

@@ -40,6 +40,7 @@ async def from_endpoints(request: pytest.FixtureRequest, place: Place, domain: D
         "TRACKER_RETENTION_DAYS": "" if blank else "30",
         "TRACKER_CONTACT_HOURS": "" if blank else "24",
         "RASA_TRACKER_WINDOW_EVENTS": "" if blank else "120",
+        "ANALYTICS_BROKER": "none", "ANALYTICS_BROKER_URL": "", "ANALYTICS_SPOOL_DIR": "",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -70,3 +71,30 @@ async def test_the_store_from_endpoints_keeps_the_secret_slot_secret(
     assert retrieved is not None and retrieved.latest_message is not None
     assert retrieved.latest_message.text == "[redacted]"
     assert "771903" not in await place.dump()
+
+
+@pytest.mark.parametrize("backend", ["store", "none"])
+async def test_endpoints_yml_builds_our_event_broker(backend: str, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rasa builds the event broker from endpoints.yml with its own code (a broker it cannot
+    import would be dropped with only a warning: no analytics at all)."""
+    from rasa.core.brokers.broker import EventBroker
+
+    from bot.rasa_event_broker import HelpdeskEventBroker
+
+    for name in ("ACTION_ENDPOINT_URL", "ACTION_SERVER_TOKEN", "RASA_TRACKER_STORE",
+                 "RASA_TRACKER_URL", "RASA_REDIS_PORT", "RASA_REDIS_DB", "RASA_REDIS_PASSWORD",
+                 "RASA_REDIS_KEY_PREFIX", "TRACKER_RETENTION_DAYS", "TRACKER_CONTACT_HOURS",
+                 "RASA_TRACKER_WINDOW_EVENTS", "RASA_LOCK_STORE", "RASA_LOCK_URL",
+                 "ANALYTICS_SPOOL_DIR"):
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("ANALYTICS_BROKER", backend)
+    monkeypatch.setenv("ANALYTICS_BROKER_URL", f"sqlite:///{tmp_path / 'analytics.db'}")
+    monkeypatch.setenv("ANALYTICS_PSEUDONYM_KEY", "a-test-pseudonym-key-of-some-length")
+    config = read_endpoint_config(str(ROOT / "endpoints.yml"), "event_broker")
+    broker = await EventBroker.create(config)
+    if backend == "none":
+        assert broker is None
+        return
+    assert isinstance(broker, HelpdeskEventBroker) and broker.backend == "store"
+    await broker.close()
