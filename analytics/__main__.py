@@ -45,8 +45,8 @@ async def report(args: argparse.Namespace) -> int:
                           recontact_s=args.recontact_days * 86400)
     store = AnalyticsStore(database(args))
     try:
-        # Recontacts after the period and episodes begun before it count too (figures.compute).
-        records = await store.records(since=since - 2 * config.inactivity_s)
+        # Back to the first-contact window's start, with each conversation's earlier events.
+        records = await store.records_around(since - config.recontact_s)
     finally:
         await store.close()
     built = build(records, since=since, until=now, now=now, config=config)
@@ -65,7 +65,7 @@ async def review(args: argparse.Namespace) -> int:
     now = time.time()
     store = AnalyticsStore(database(args))
     try:
-        records = await store.records(since=now - args.since)
+        records = await store.records_around(now - args.since)
     finally:
         await store.close()
     out = Path(args.out)

@@ -47,8 +47,10 @@ class AlertWatcher:
         now = self._clock()
         span = (self.config.baseline_windows + 1) * self.config.window_s
         records = await self._store.records(since=now - span)
-        spikes = detect(records, now=now, config=self.config,
-                        last_alerted=await self._store.last_alerts())
+        last = await self._store.last_alerts()
+        # A day of events, every minute: off the event loop the webhooks are answered on.
+        spikes = await asyncio.to_thread(detect, records, now=now, config=self.config,
+                                         last_alerted=last)
         raised: list[Spike] = []
         for spike in spikes:
             if not await self._once.first_seen(f"analytics-alert:{spike.signal}",
@@ -56,7 +58,7 @@ class AlertWatcher:
                 continue  # another instance alerted this burst
             await self._store.record_alert(signal=spike.signal, body=json.dumps({
                 "text": spike.describe(), "count": spike.count, "baseline": spike.baseline,
-                "examples": list(spike.examples)}))
+                "examples": list(spike.examples), "conversations": list(spike.conversations)}))
             raised.append(spike)
             for notifier in self._notifiers:
                 try:
@@ -98,9 +100,4 @@ class AlertWatcher:
             self._task = None
 
 
-def alert_text(spike: Spike) -> str:
-    examples = "\n".join(f"• {e}" for e in spike.examples)
-    return spike.describe() + (f"\nFor example:\n{examples}" if examples else "")
-
-
-__all__: Sequence[str] = ("AlertWatcher", "alert_text")
+__all__: Sequence[str] = ("AlertWatcher",)

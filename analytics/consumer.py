@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import aio_pika
+from sqlalchemy import exc as sa_exc
 from aio_pika.abc import AbstractIncomingMessage
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -103,6 +104,13 @@ class Consumer:
     async def _gateway(self, message: AbstractIncomingMessage) -> None:
         await self._handle(message, "gateway", lambda body: from_gateway(body, self.pseudonyms))
 
+    @staticmethod
+    def _record_of(body: dict[str, Any],
+                   convert: Callable[[dict[str, Any]], Record | None]) -> Record | None:
+        """The project's publishers send records (already redacted and pseudonymised); Rasa's
+        own pika broker, if one is configured instead, sends its raw events."""
+        return Record.from_wire(body) if "event_key" in body else convert(body)
+
     async def _handle(self, message: AbstractIncomingMessage, source: str,
                       convert: Callable[[dict[str, Any]], Record | None]) -> None:
         try:
@@ -114,20 +122,31 @@ class Consumer:
             self.metrics.consumed.labels(source, "malformed").inc()
             await message.reject(requeue=False)
             return
+        erase = source == "gateway" and body.get("kind") == ERASE
+        try:
+            record = None if erase else self._record_of(body, convert)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            # Not something this consumer can ever store: refused once, not requeued forever.
+            self.metrics.consumed.labels(source, "malformed").inc()
+            await message.reject(requeue=False)
+            return
         try:
             started = time.perf_counter()
-            if source == "gateway" and body.get("kind") == ERASE:
+            if erase:
                 await self.store.erase(conversations=[str(c) for c in body.get("conversations") or []],
                                        customers=[str(c) for c in body.get("customers") or []])
                 outcome = "erased"
+            elif record is None:
+                outcome = "ignored"
             else:
-                record = convert(body)
-                if record is None:
-                    outcome = "ignored"
-                else:
-                    outcome = "stored" if await self.store.add([record]) else "duplicate"
-                    self.metrics.lag_seconds.observe(max(0.0, self.clock() - record.ts))
+                outcome = "stored" if await self.store.add([record]) else "duplicate"
+                self.metrics.lag_seconds.observe(max(0.0, self.clock() - record.ts))
             self.metrics.store_seconds.observe(time.perf_counter() - started)
+        except (sa_exc.IntegrityError, sa_exc.DataError) as exc:
+            log.warning("event refused by the database (%s); dropped", type(exc).__name__)
+            self.metrics.consumed.labels(source, "refused").inc()
+            await message.reject(requeue=False)
+            return
         except Exception as exc:  # the database is away: back on the queue, tried again later
             log.warning("event not stored (%s); requeued", type(exc).__name__)
             self.metrics.consumed.labels(source, "requeued").inc()

@@ -55,7 +55,9 @@ class Figures:
     escalations_by_trigger: dict[str, int]
     escalation_rate_by_trigger: dict[str, float]
     fcr_rate: float | None
-    fcr_counted: int              # contacts whose recontact window has passed
+    fcr_counted: int              # contacts judged: started in [fcr_since, fcr_until), window passed
+    fcr_since: float
+    fcr_until: float
     first_human_reply: Durations
     unanswered_cases: int         # cases with no agent reply (yet)
     time_to_resolution: Durations
@@ -119,7 +121,12 @@ def compute(records: Iterable[Record], *, since: float, until: float, now: float
     escalated = [e for e in ended if e.escalated]
     triggers = Counter(e.trigger for e in escalated)
 
-    fcr_judged = [e for e in ended if e.end + config.recontact_s <= now]
+    # First-contact resolution needs the recontact window to have passed: it is judged on the
+    # period shifted back by that window (the latest conversations that can be judged).
+    fcr_since, fcr_until = since - config.recontact_s, until - config.recontact_s
+    fcr_judged = [e for e in every if fcr_since <= e.start < fcr_until and e.ended
+                  and (channel is None or e.channel == channel)
+                  and e.end + config.recontact_s <= now]
     fcr_yes = [e for e in fcr_judged if e.resolved and not _came_back(e, by_customer, config)]
 
     first_replies: list[float] = []
@@ -144,8 +151,10 @@ def compute(records: Iterable[Record], *, since: float, until: float, now: float
     missed = [r for e in chosen for r in e.fallbacks()]
     sentiment: dict[str, list[float]] = defaultdict(list)
     volume: dict[str, Counter[str]] = defaultdict(Counter)
+    for episode in chosen:  # to the bot and, inside a case, to a person
+        for message in episode.of(Kind.USER, Kind.CASE_CUSTOMER_MESSAGE):
+            volume[day_of(message.ts)][message.channel or episode.channel or "unknown"] += 1
     for message in messages:
-        volume[day_of(message.ts)][message.channel or "unknown"] += 1
         if message.sentiment is not None:
             sentiment[day_of(message.ts)].append(message.sentiment)
 
@@ -169,6 +178,7 @@ def compute(records: Iterable[Record], *, since: float, until: float, now: float
         escalations_by_trigger=dict(sorted(triggers.items())),
         escalation_rate_by_trigger={k: v / len(ended) for k, v in sorted(triggers.items())},
         fcr_rate=_rate(len(fcr_yes), len(fcr_judged)), fcr_counted=len(fcr_judged),
+        fcr_since=fcr_since, fcr_until=fcr_until,
         first_human_reply=Durations.of(first_replies), unanswered_cases=unanswered,
         time_to_resolution=Durations.of(resolutions),
         csat_average=(sum(r.rating or 0 for r in ratings) / len(ratings)) if ratings else None,

@@ -10,8 +10,10 @@ publish fails. The forwarder below keeps Rasa's exchange and message format, and
 those limits: the spool survives restarts, a forwarder that cannot connect keeps retrying in the
 background, and nothing it logs contains an event.
 
-The consumer de-duplicates by event key (docs/analytics.md): a crash between RabbitMQ's confirm
-and the spool's delete publishes that event again, which is harmless."""
+What is spooled and published is the analytics record (analytics/records.py: redacted,
+pseudonymised, no slot values), never Rasa's raw event: phone numbers and slot values do not sit
+in spool files or queues. The consumer de-duplicates by event key (docs/analytics.md): a crash
+between RabbitMQ's confirm and the spool's delete publishes that event again, which is harmless."""
 
 from __future__ import annotations
 
@@ -147,7 +149,10 @@ class Forwarder:
         # A plain connection, not aio-pika's robust one: reconnection is this loop's job, so a
         # publish never waits inside a half-reconnected channel.
         self._connection = await aio_pika.connect(self._url, timeout=5)
-        channel: AbstractChannel = await self._connection.channel(publisher_confirms=True)
+        # Confirms, and a message RabbitMQ returns as unroutable (its queue deleted or unbound)
+        # fails the publish instead of counting as sent: it stays in the spool.
+        channel: AbstractChannel = await self._connection.channel(publisher_confirms=True,
+                                                                  on_return_raises=True)
         exchange = await channel.declare_exchange(self._spec.name, type=self._spec.type,
                                                   durable=self._spec.durable)
         for queue_name in self._spec.queues:
@@ -166,7 +171,8 @@ class Forwarder:
             done: list[str] = []
             try:
                 for key, body in batch:
-                    await exchange.publish(self._message(body), routing_key="", timeout=10)
+                    await exchange.publish(self._message(key, body), routing_key="",
+                                           mandatory=True, timeout=10)
                     done.append(key)
             finally:
                 if done:
@@ -182,9 +188,9 @@ class Forwarder:
         if not self._connection.connected.is_set():
             raise ConnectionError("the connection to RabbitMQ closed")
 
-    def _message(self, body: dict[str, Any]) -> aio_pika.Message:
+    def _message(self, key: str, body: dict[str, Any]) -> aio_pika.Message:
         return aio_pika.Message(json.dumps(body).encode("utf-8"), app_id=self._app_id,
-                                content_type="application/json",
+                                message_id=key, content_type="application/json",
                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
 
     async def _disconnect(self) -> None:

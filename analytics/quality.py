@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Iterable
@@ -28,6 +29,7 @@ class QualityConfig:
     sentiment_drop: float = 0.6     # fall of VADER's compound score from one message to a later one
     slow_agent_s: float = 300.0     # first agent reply later than this
     repeat_min_chars: int = 8       # "ok" twice is not repeating oneself
+    rating_grace_s: float = 3600.0  # how long a customer has to answer the rating question
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class FlaggedEpisode:
     flags: dict[Flag, str]          # flag -> the reason in words
 
 
-def flags_of(episode: Episode, config: QualityConfig = QualityConfig()) -> dict[Flag, str]:
+def flags_of(episode: Episode, config: QualityConfig = QualityConfig(), *,
+             now: float = math.inf) -> dict[Flag, str]:
     found: dict[Flag, str] = {}
     users = episode.of(Kind.USER)
     missed = {id(r) for r in episode.fallbacks()}
@@ -78,7 +81,8 @@ def flags_of(episode: Episode, config: QualityConfig = QualityConfig()) -> dict[
                        if r.kind is Kind.AGENT_MESSAGE and r.case_id == case.case_id]
             if replies and min(replies) - case.ts > config.slow_agent_s:
                 found[Flag.SLOW_AGENT] = f"first agent reply after {min(replies) - case.ts:.0f} s"
-            if episode.of(Kind.CASE_RESOLVED) and not any(
+            resolved = [r.ts for r in episode.of(Kind.CASE_RESOLVED) if r.case_id == case.case_id]
+            if resolved and now - resolved[0] > config.rating_grace_s and not any(
                     r.kind is Kind.RATED and r.case_id == case.case_id for r in episode.records):
                 found[Flag.UNRATED_RESOLUTION] = f"case {case.case_id} resolved without a rating"
 
@@ -88,10 +92,11 @@ def flags_of(episode: Episode, config: QualityConfig = QualityConfig()) -> dict[
     return found
 
 
-def flagged(found: Iterable[Episode], config: QualityConfig = QualityConfig()) -> list[FlaggedEpisode]:
+def flagged(found: Iterable[Episode], config: QualityConfig = QualityConfig(), *,
+            now: float = math.inf) -> list[FlaggedEpisode]:
     result = []
     for episode in found:
-        reasons = flags_of(episode, config)
+        reasons = flags_of(episode, config, now=now)
         if reasons:
             result.append(FlaggedEpisode(episode, reasons))
     return result

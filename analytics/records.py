@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Mapping
 
@@ -101,8 +101,29 @@ class Record:
         values["source"], values["kind"] = Source(values["source"]), Kind(values["kind"])
         return cls(**values)
 
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> Record:
+        """A record as the project's publishers send it through RabbitMQ (row()); ValueError
+        for anything else, so a bad message is refused instead of stored half-typed."""
+        try:
+            record = cls.from_row(body)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ValueError(f"not an analytics record: {type(exc).__name__}") from None
+        for name, kind in _WIRE_TYPES.items():
+            value = getattr(record, name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ValueError(f"not an analytics record: {name}")
+        if not (math.isfinite(record.ts) and len(record.event_key) == 32):
+            raise ValueError("not an analytics record: ts or event_key")
+        return replace(record, text=record.text[:TEXT_LIMIT])
+
 
 RECORD_FIELDS = tuple(Record.__dataclass_fields__)
+_WIRE_TYPES: dict[str, type | tuple[type, ...]] = {
+    **{name: str for name in RECORD_FIELDS if name not in ("ts", "confidence", "sentiment",
+                                                           "rating", "source", "kind")},
+    "ts": (int, float), "confidence": (int, float, type(None)),
+    "sentiment": (int, float, type(None)), "rating": (int, type(None))}
 
 
 def event_key(source: Source, stream: str, kind: str, ts: float, body: Mapping[str, Any]) -> str:
@@ -182,9 +203,10 @@ _CASE_KINDS = {"opened": Kind.CASE_OPENED, "claimed": Kind.CASE_CLAIMED,
 
 
 def from_gateway(message: Mapping[str, Any], pseudonyms: Pseudonyms) -> Record | None:
-    """A gateway event as bot/analytics_events.py publishes it: {"event_id", "ts", "kind",
-    "conversation_id", "customer_id", "channel", ...}. The gateway gives each event an id when
-    it is written to its outbox, so a redelivery keeps its key."""
+    """A gateway event as bot/analytics_events.py makes it: {"event_id", "ts", "kind",
+    "conversation_id", "customer_id", "channel", ...}. The event id names the event: a case's
+    lifecycle events (opened, claimed, closed, rated) have the case's and the kind's, so the same
+    event emitted twice is one row; messages get a fresh one each."""
     kind = _CASE_KINDS.get(str(message.get("kind") or ""))
     ts = _number(message.get("ts"))
     conversation_id = str(message.get("conversation_id") or "")
@@ -192,8 +214,8 @@ def from_gateway(message: Mapping[str, Any], pseudonyms: Pseudonyms) -> Record |
         return None
     rating = message.get("rating")
     return Record(
-        event_key=event_key(Source.GATEWAY, str(message.get("event_id") or ""), str(kind), ts,
-                            {"event_id": message.get("event_id")}),
+        # The gateway's own id names the event (its time may differ if it is emitted again).
+        event_key=event_key(Source.GATEWAY, str(message.get("event_id") or ""), str(kind), 0.0, {}),
         source=Source.GATEWAY, kind=kind, ts=ts,
         conversation=pseudonyms.of(conversation_id),
         customer=pseudonyms.of(message.get("customer_id") or conversation_id),

@@ -30,7 +30,7 @@ def build(records: Sequence[Record], *, since: float, until: float, now: float,
     weeks: dict[str, Counter[str]] = {}
     chosen = [e for e in episodes(records, now=now, inactivity_s=config.inactivity_s)
               if since <= e.start < until]
-    for item in flagged(chosen, quality):
+    for item in flagged(chosen, quality, now=now):
         week = datetime.fromtimestamp(item.episode.start, timezone.utc).strftime("%G-W%V")
         for flag in item.flags:
             weeks.setdefault(week, Counter())[str(flag)] += 1
@@ -60,7 +60,7 @@ ROWS: tuple[tuple[str, object], ...] = (
     ("Still going", lambda f: str(f.ongoing)),
     ("Containment", lambda f: _pct(f.containment_rate)),
     ("Escalation", lambda f: _pct(f.escalation_rate)),
-    ("First-contact resolution", lambda f: f"{_pct(f.fcr_rate)} of {f.fcr_counted}"),
+    ("First-contact resolution*", lambda f: f"{_pct(f.fcr_rate)} of {f.fcr_counted}"),
     ("First human reply, median", lambda f: _secs(f.first_human_reply.median_s)),
     ("First human reply, p90", lambda f: _secs(f.first_human_reply.p90_s)),
     ("Cases without a reply", lambda f: str(f.unanswered_cases)),
@@ -86,8 +86,11 @@ def table(report: Report) -> str:
     f = report.overall
     since = datetime.fromtimestamp(f.since, timezone.utc).strftime("%Y-%m-%d %H:%M")
     until = datetime.fromtimestamp(f.until, timezone.utc).strftime("%Y-%m-%d %H:%M")
+    fcr_since = datetime.fromtimestamp(f.fcr_since, timezone.utc).strftime("%Y-%m-%d %H:%M")
+    fcr_until = datetime.fromtimestamp(f.fcr_until, timezone.utc).strftime("%Y-%m-%d %H:%M")
     out = [f"Figures for {since} to {until} UTC (definitions: docs/analytics.md)", "",
-           *lines, ""]
+           *lines, f"* of the conversations of {fcr_since} to {fcr_until}: the latest whose "
+                   "recontact window has passed", ""]
     out.append("Escalations by trigger: " + (", ".join(
         f"{k} {v} ({_pct(f.escalation_rate_by_trigger[k])})"
         for k, v in f.escalations_by_trigger.items()) or "none"))

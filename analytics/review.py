@@ -16,6 +16,7 @@ never trained on (bot/model_cache.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -50,6 +51,12 @@ class Candidate:
 
 def normalised(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip(" .!?").lower()
+
+
+def text_key(text: str) -> str:
+    """What the decisions remember of a text: its hash, not its words (a customer who has
+    their data erased later leaves nothing here)."""
+    return hashlib.sha256(normalised(text).encode("utf-8")).hexdigest()[:20]
 
 
 def candidates(records: Iterable[Record], *, now: float,
@@ -99,8 +106,8 @@ def known_intents(root: Path) -> list[str]:
 # --- the files ----------------------------------------------------------------------------------
 @dataclass
 class Decisions:
-    accepted: dict[str, str]   # normalised text -> the intent it went to
-    rejected: set[str]
+    accepted: dict[str, str]   # text key -> the intent it went to
+    rejected: set[str]         # text keys
 
     @classmethod
     def load(cls, path: Path) -> Decisions:
@@ -111,14 +118,15 @@ class Decisions:
 
     def save(self, path: Path) -> None:
         path.write_text("# Written by `make review`: the trainer's decisions on earlier "
-                        "candidates (never proposed again).\n" + yaml.safe_dump(
+                        "candidates (never proposed again), by a hash of each text.\n"
+                        + yaml.safe_dump(
                             {"accepted": dict(sorted(self.accepted.items())),
                              "rejected": sorted(self.rejected)}, allow_unicode=True,
                             sort_keys=False), encoding="utf-8")
 
 
 def training_examples(files: Iterable[Path]) -> dict[str, str]:
-    """normalised text -> full intent, of every NLU example in the training files."""
+    """text key -> full intent, of every NLU example in the training files."""
     found: dict[str, str] = {}
     for path in files:
         if path.suffix not in (".yml", ".yaml"):
@@ -130,7 +138,7 @@ def training_examples(files: Iterable[Path]) -> dict[str, str]:
             for line in str(block.get("examples") or "").splitlines():
                 line = line.strip()
                 if line.startswith("- "):
-                    found[normalised(_strip_entities(line[2:]))] = str(block["intent"])
+                    found[text_key(_strip_entities(line[2:]))] = str(block["intent"])
     return found
 
 
@@ -147,7 +155,7 @@ def previous_candidates(path: Path) -> set[str]:
     for block in data.get("nlu") or []:
         for line in str((block or {}).get("examples") or "").splitlines():
             if line.strip().startswith("- "):
-                texts.add(normalised(line.strip()[2:]))
+                texts.add(text_key(line.strip()[2:]))
     return texts
 
 
@@ -181,14 +189,14 @@ def run(found: list[Candidate], *, review_dir: Path, training_files: Iterable[Pa
             rejected += 1
     fresh, skipped = [], 0
     for candidate in found:
-        key = normalised(candidate.text)
+        key = text_key(candidate.text)
         if key in in_data or key in decisions.accepted or key in decisions.rejected:
             skipped += 1
             continue
         fresh.append(candidate)
     decisions.save(decisions_path)
     candidates_path.write_text(render(fresh), encoding="utf-8")
-    (review_dir / ".shown").write_text("\n".join(sorted(normalised(c.text) for c in fresh)) + "\n",
+    (review_dir / ".shown").write_text("\n".join(sorted(text_key(c.text) for c in fresh)) + "\n",
                                        encoding="utf-8")
     return ReviewRun(len(fresh), accepted, rejected, skipped)
 

@@ -30,6 +30,7 @@ class Spike:
     count: int
     baseline: float                 # average per window before
     examples: tuple[str, ...]
+    conversations: tuple[str, ...] = ()  # the examples' (pseudonymised), for the erasure
 
     def describe(self) -> str:
         kind, _, name = self.signal.partition(":")
@@ -62,7 +63,7 @@ def detect(records: Iterable[Record], *, now: float, config: SpikeConfig = Spike
     baseline_start = window_start - config.baseline_windows * config.window_s
     recent: Counter[str] = Counter()
     before: Counter[str] = Counter()
-    examples: dict[str, list[str]] = {}
+    examples: dict[str, list[tuple[str, str]]] = {}
     for record in records:
         if not baseline_start <= record.ts < now:
             continue
@@ -70,7 +71,7 @@ def detect(records: Iterable[Record], *, now: float, config: SpikeConfig = Spike
             if record.ts >= window_start:
                 recent[signal] += 1
                 if record.text and len(examples.setdefault(signal, [])) < config.examples:
-                    examples[signal].append(record.text)
+                    examples[signal].append((record.text, record.conversation))
             else:
                 before[signal] += 1
     spikes = []
@@ -80,6 +81,8 @@ def detect(records: Iterable[Record], *, now: float, config: SpikeConfig = Spike
             continue
         if now - last_alerted.get(signal, -math.inf) < config.cooldown_s:
             continue
+        quoted = examples.get(signal, [])
         spikes.append(Spike(signal=signal, window_start=window_start, count=count,
-                            baseline=baseline, examples=tuple(examples.get(signal, ()))))
+                            baseline=baseline, examples=tuple(t for t, _ in quoted),
+                            conversations=tuple(sorted({c for _, c in quoted}))))
     return spikes

@@ -8,6 +8,7 @@ database."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -69,6 +70,12 @@ alerts = sa.Table(
     sa.Column("body", sa.Text, nullable=False))
 
 
+erasures = sa.Table(
+    "analytics_erasures", metadata,
+    sa.Column("pseudonym", sa.String(32), primary_key=True),
+    sa.Column("erased_at", sa.Float, nullable=False))
+
+
 def _v1(c: Any) -> None:
     _events_table(sa.MetaData()).create(c)
 
@@ -78,8 +85,16 @@ def _v2(c: Any) -> None:
     alerts.create(c)
 
 
+def _v3(c: Any) -> None:
+    # Erased customers: their events still on their way (a queue, a spool) are not stored.
+    erasures.create(c)
+
+
 # Append only: a deployed database has run every migration up to its version, never one twice.
-MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2)
+MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3)
+# A conversation seen in a period is read this far back, so one that began before the period
+# (a case open for days) is cut as it was live (analytics/episodes.py).
+CONTEXT_S = 14 * DAY_S
 
 
 class AnalyticsStore:
@@ -118,27 +133,30 @@ class AnalyticsStore:
                                                          applied_at=self._clock()))
         return len(MIGRATIONS)
 
-    async def _run(self, fn: Callable[[Any], Any]) -> Any:
+    def _transaction(self, fn: Callable[[Any], Any], *, write: bool) -> Any:
+        with self._engine.connect() as c:
+            # SQLite: a writing transaction takes the write lock with its first statement
+            # (BEGIN IMMEDIATE), so two processes queue on the busy timeout; a deferred one
+            # that read first and then wrote would fail at once with "database is locked".
+            c.info[_IMMEDIATE] = write
+            try:
+                with c.begin():
+                    return fn(c)
+            finally:
+                c.info.pop(_IMMEDIATE, None)
+
+    async def _run(self, fn: Callable[[Any], Any], *, write: bool = True) -> Any:
         def work() -> Any:
             if not self._migrated:
-                with self._engine.connect() as c:
-                    # SQLite: the write lock from the first statement on, so a second
-                    # process waits and then finds the schema up to date.
-                    c.info[_IMMEDIATE] = True
-                    try:
-                        with c.begin():
-                            self._migrate(c)
-                    finally:
-                        c.info.pop(_IMMEDIATE, None)
+                self._transaction(self._migrate, write=True)
                 self._migrated = True
-            with self._engine.begin() as c:
-                return fn(c)
+            return self._transaction(fn, write=write)
         return await asyncio.to_thread(work)
 
     async def migrate(self) -> int:
         """Bring the schema up to date; returns its version."""
         return int(await self._run(lambda c: c.execute(
-            sa.select(sa.func.max(schema_version.c.version))).scalar()))
+            sa.select(sa.func.max(schema_version.c.version))).scalar(), write=False))
 
     async def add(self, records: Iterable[Record]) -> int:
         """Store records; ones already stored (same event key) are skipped. Returns how many
@@ -148,14 +166,17 @@ class AnalyticsStore:
             return 0
 
         def insert(c: Any) -> int:
-            keys = [r["event_key"] for r in rows]
-            known = set(c.execute(sa.select(events.c.event_key)
-                                  .where(events.c.event_key.in_(keys))).scalars())
-            fresh = {r["event_key"]: r for r in rows if r["event_key"] not in known}
-            if not fresh:
-                return 0
-            c.execute(self._insert_ignoring_duplicates(c), list(fresh.values()))
-            return len(fresh)
+            names = {r["conversation"] for r in rows} | {r["customer"] for r in rows if r["customer"]}
+            erased = dict(c.execute(sa.select(erasures.c.pseudonym, erasures.c.erased_at)
+                                    .where(erasures.c.pseudonym.in_(list(names)))).all())
+            statement = self._insert_ignoring_duplicates(c)
+            added = 0
+            for row in rows:
+                if max(erased.get(row["conversation"], -1.0),
+                       erased.get(row["customer"], -1.0)) >= row["ts"]:
+                    continue  # said before the customer's erasure, arriving after it
+                added += int(c.execute(statement, row).rowcount or 0)
+            return added
         return int(await self._run(insert))
 
     @staticmethod
@@ -167,8 +188,8 @@ class AnalyticsStore:
             from sqlalchemy.dialects.sqlite import insert
         return insert(events).on_conflict_do_nothing(index_elements=["event_key"])
 
-    async def records(self, *, since: float | None = None,
-                      until: float | None = None) -> list[Record]:
+    async def records(self, *, since: float | None = None, until: float | None = None,
+                      conversation: str | None = None) -> list[Record]:
         """Stored records in time order (ties in a stable order)."""
         def select(c: Any) -> list[Record]:
             query = sa.select(events)
@@ -176,18 +197,39 @@ class AnalyticsStore:
                 query = query.where(events.c.ts >= since)
             if until is not None:
                 query = query.where(events.c.ts < until)
-            rows = c.execute(query.order_by(events.c.ts, events.c.source.desc(),
-                                            events.c.event_key)).mappings()
-            return [Record.from_row(row) for row in rows]
-        return list(await self._run(select))
+            if conversation is not None:
+                query = query.where(events.c.conversation == conversation)
+            return self._ordered(c, query)
+        return list(await self._run(select, write=False))
+
+    async def records_around(self, since: float, *, context_s: float = CONTEXT_S) -> list[Record]:
+        """Every record from `since` on, and the earlier records (up to `context_s` back) of the
+        conversations active since then: what cutting them into episodes needs."""
+        def select(c: Any) -> list[Record]:
+            active = sa.select(events.c.conversation).where(events.c.ts >= since)
+            query = sa.select(events).where(sa.or_(
+                events.c.ts >= since,
+                sa.and_(events.c.ts >= since - context_s, events.c.conversation.in_(active))))
+            return self._ordered(c, query)
+        return list(await self._run(select, write=False))
+
+    @staticmethod
+    def _ordered(c: Any, query: Any) -> list[Record]:
+        rows = c.execute(query.order_by(events.c.ts, events.c.source.desc(),
+                                        events.c.event_key)).mappings()
+        return [Record.from_row(row) for row in rows]
 
     async def count(self) -> int:
         return int(await self._run(lambda c: c.execute(
-            sa.select(sa.func.count()).select_from(events)).scalar()))
+            sa.select(sa.func.count()).select_from(events)).scalar(), write=False))
 
     async def erase(self, *, conversations: Sequence[str] = (), customers: Sequence[str] = ()) -> int:
         """Delete every row of these (pseudonymised) conversations and customers: a customer's
-        conversations go entirely (Rasa's bot events name only the conversation)."""
+        conversations go entirely (Rasa's bot events name only the conversation), so do the
+        alerts quoting them; and remember the erasure, so their events still on the way (in a
+        queue or a spool) are not stored when they arrive."""
+        now = self._clock()
+
         def delete(c: Any) -> int:
             theirs = set(conversations) | set(c.execute(
                 sa.select(events.c.conversation).distinct()
@@ -196,6 +238,14 @@ class AnalyticsStore:
                                events.c.customer.in_(list(customers)))
             deleted = c.execute(events.delete().where(condition)).rowcount
             c.execute(reviews.delete().where(reviews.c.conversation.in_(list(theirs))))
+            for row in c.execute(sa.select(alerts)).all():
+                quoted = set(json.loads(row.body).get("conversations") or [])
+                if quoted & theirs:
+                    c.execute(alerts.delete().where(sa.and_(alerts.c.signal == row.signal,
+                                                            alerts.c.raised_at == row.raised_at)))
+            for name in theirs | set(customers):
+                c.execute(erasures.delete().where(erasures.c.pseudonym == name))
+                c.execute(erasures.insert().values(pseudonym=name, erased_at=now))
             return int(deleted or 0)
         return int(await self._run(delete))
 
@@ -206,6 +256,7 @@ class AnalyticsStore:
             deleted = c.execute(events.delete().where(events.c.ts < cutoff)).rowcount
             c.execute(reviews.delete().where(reviews.c.started_at < cutoff))
             c.execute(alerts.delete().where(alerts.c.raised_at < cutoff))
+            c.execute(erasures.delete().where(erasures.c.erased_at < cutoff))
             return int(deleted or 0)
         return int(await self._run(delete))
 
@@ -220,7 +271,7 @@ class AnalyticsStore:
 
     async def reviewed(self) -> set[tuple[str, float]]:
         return set(await self._run(lambda c: [
-            (r.conversation, r.started_at) for r in c.execute(sa.select(reviews))]))
+            (r.conversation, r.started_at) for r in c.execute(sa.select(reviews))], write=False))
 
     async def record_alert(self, *, signal: str, body: str) -> None:
         await self._run(lambda c: c.execute(alerts.insert().values(
@@ -231,15 +282,18 @@ class AnalyticsStore:
         return dict(await self._run(lambda c: [
             (r.signal, r.last) for r in c.execute(
                 sa.select(alerts.c.signal, sa.func.max(alerts.c.raised_at).label("last"))
-                .group_by(alerts.c.signal))]))
+                .group_by(alerts.c.signal))], write=False))
 
     async def alerts(self, *, limit: int = 20) -> list[dict[str, Any]]:
         def select(c: Any) -> list[dict[str, Any]]:
-            import json
             rows = c.execute(sa.select(alerts).order_by(alerts.c.raised_at.desc()).limit(limit))
-            return [{"signal": r.signal, "raised_at": r.raised_at, **json.loads(r.body)}
-                    for r in rows]
-        return list(await self._run(select))
+            shown = []
+            for r in rows:
+                body = json.loads(r.body)
+                body.pop("conversations", None)  # kept for the erasure only
+                shown.append({"signal": r.signal, "raised_at": r.raised_at, **body})
+            return shown
+        return list(await self._run(select, write=False))
 
     async def close(self) -> None:
         await asyncio.to_thread(self._engine.dispose)

@@ -40,14 +40,17 @@ QUESTIONS = ["how long does shipping take?", "do you ship abroad?", "what is you
              "how do I pay?"]
 
 
-async def chatter(url: str, stop: asyncio.Event, sessions: list[str], turns: list[int]) -> None:
+async def chatter(url: str, stop: asyncio.Event, sessions: list[str], turns: list[int],
+                  timings: list[tuple[float, float]]) -> None:
     async with aiohttp.ClientSession() as http:
         chat = ChatClient(await http.ws_connect(f"{url}/webchat/ws"))
         await chat.hello()
         sessions.append(chat.session or "")
         n = 0
         while not stop.is_set():
+            started = time.monotonic()
             await chat.turn(QUESTIONS[n % len(QUESTIONS)], timeout=300)
+            timings.append((started, time.monotonic() - started))
             n += 1
             turns[0] += 1
             await asyncio.sleep(0.6)  # under the web chat's 20 messages per 10 s
@@ -72,11 +75,16 @@ async def the_stack(customers: int, seconds: float, outage: float) -> list[str]:
         await stack.start()
         try:
             stop, sessions, turns = asyncio.Event(), [], [0]
-            talkers = [asyncio.create_task(chatter(stack.gateway_url, stop, sessions, turns))
+            timings: list[tuple[float, float]] = []
+            talkers = [asyncio.create_task(chatter(stack.gateway_url, stop, sessions, turns,
+                                                   timings))
                        for _ in range(customers)]
             await asyncio.sleep(seconds / 3)
             rabbit.stop(kill=True)
             down_at = time.monotonic()
+            # Turns while RabbitMQ alone is down (before the Rasa server is killed too).
+            await asyncio.sleep(min(5.0, outage / 2))
+            rasa_killed_at = time.monotonic()
             lines.append(f"RabbitMQ SIGKILLed after {seconds / 3:.0f} s of traffic "
                          f"({turns[0]} turns so far)")
             # Rasa dies while RabbitMQ is away: what it had not forwarded yet is in its spool
@@ -88,13 +96,24 @@ async def the_stack(customers: int, seconds: float, outage: float) -> list[str]:
             lines.append(f"Rasa server back in {back:.1f} s")
             await asyncio.sleep(max(0.0, outage - (time.monotonic() - down_at)))
             took = rabbit.start()
+            up_at = time.monotonic()
             lines.append(f"RabbitMQ back after {time.monotonic() - down_at:.1f} s "
                          f"(its port opened {took:.1f} s after the start)")
             await asyncio.sleep(seconds * 2 / 3)
             stop.set()
             await asyncio.gather(*talkers)
-            lines.append(f"{customers} customers, {turns[0]} turns answered during the run "
-                         "(web chat answers never waited on RabbitMQ)")
+            lines.append(f"{customers} customers, {turns[0]} web chat turns answered")
+
+            def median_ms(spans: list[float]) -> str:
+                spans = sorted(spans)
+                return f"{1000 * spans[len(spans) // 2]:.0f} ms (n={len(spans)})" if spans else "-"
+            lines.append("median FAQ turn, web chat: RabbitMQ up "
+                         + median_ms([d for t, d in timings if t < down_at])
+                         + "; RabbitMQ down, Rasa up "
+                         + median_ms([d for t, d in timings if down_at <= t < rasa_killed_at
+                                      and t + d < rasa_killed_at])
+                         + "; after RabbitMQ is back "
+                         + median_ms([d for t, d in timings if t >= up_at + 2]))
             conversations = [rows(state_dir / "gateway.db",
                                   "SELECT value FROM sessions WHERE token = ?", s)[0][0]
                              for s in sessions]

@@ -12,6 +12,7 @@ the consumer on an erase event (which names only pseudonyms)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import time
@@ -31,6 +32,14 @@ ERASE = "erase"
 _SENT = {CaseEventKind.OPENED, CaseEventKind.CLAIMED, CaseEventKind.CUSTOMER_MESSAGE,
          CaseEventKind.AGENT_MESSAGE, CaseEventKind.RETURNED, CaseEventKind.RESOLVED,
          CaseEventKind.CANCELLED, CaseEventKind.RATED, CaseEventKind.FOLLOW_UP_CONTACT}
+
+
+_ONCE_PER_CASE = {CaseEventKind.OPENED, CaseEventKind.CLAIMED, CaseEventKind.RETURNED,
+                  CaseEventKind.RESOLVED, CaseEventKind.CANCELLED, CaseEventKind.RATED}
+
+
+def _case_event_id(case_id: str, kind: str) -> str:
+    return hashlib.sha256(f"{case_id}\x1f{kind}".encode()).hexdigest()[:16]
 
 
 class Sink(Protocol):
@@ -85,10 +94,11 @@ class KvSpool:
 
 
 class OutboxSink:
-    def __init__(self, amqp_url: str, kv: KeyValueStore, *,
+    def __init__(self, amqp_url: str, kv: KeyValueStore, pseudonyms: Pseudonyms, *,
                  clock: Callable[[], float] = time.time,
                  retry: RetryPolicy = RetryPolicy()) -> None:
         self._spool = KvSpool(kv)
+        self._pseudonyms = pseudonyms
         spec = ExchangeSpec(CASE_EXCHANGE.name, CASE_EXCHANGE.type, CASE_EXCHANGE.durable,
                             queues=(CASE_QUEUE,))
         self.forwarder = Forwarder(amqp_url, self._spool, spec, retry=retry)
@@ -98,13 +108,20 @@ class OutboxSink:
         self.forwarder.start()
 
     async def send(self, message: dict[str, Any]) -> None:
-        # Sortable keys: time first, then the event's own id.
-        await self._spool.put(f"{self._clock():017.6f}-{message['event_id']}", message)
+        # What leaves is the record (pseudonymised, redacted), not the raw ids and texts.
+        record = from_gateway(message, self._pseudonyms)
+        if record is not None:
+            await self._put(record.event_key, record.row())
+
+    async def _put(self, key: str, body: dict[str, Any]) -> None:
+        # Sortable keys: time first, then the event's own key.
+        await self._spool.put(f"{self._clock():017.6f}-{key}", body)
         self.forwarder.notify()
 
     async def erase(self, *, conversations: Sequence[str], customers: Sequence[str]) -> None:
-        await self.send({"event_id": secrets.token_hex(8), "ts": self._clock(), "kind": ERASE,
-                         "conversations": list(conversations), "customers": list(customers)})
+        await self._put(secrets.token_hex(8), {"ts": self._clock(), "kind": ERASE,
+                                               "conversations": list(conversations),
+                                               "customers": list(customers)})
 
     async def close(self) -> None:
         await self.forwarder.drain(timeout_s=3.0)
@@ -140,16 +157,23 @@ class GatewayEvents:
             fields["text"] = event.text or ""
         elif event.kind is CaseEventKind.RATED:
             fields["rating"] = case.csat
+        # A case is opened, claimed, closed and rated once: such an event's id is the case's
+        # and the kind's, so a desk that emits it again (a retried turn) does not count twice.
+        # Messages are many per case and get fresh ids.
+        once = event.kind in _ONCE_PER_CASE
         await self.send(str(event.kind), conversation_id=case.conversation_id,
-                        customer_id=case.customer_id, channel=case.channel, **fields)
+                        customer_id=case.customer_id, channel=case.channel,
+                        event_id=_case_event_id(case.case_id, str(event.kind)) if once else None,
+                        **fields)
         if event.kind is CaseEventKind.RESOLVED:  # the desk asks for a rating on resolving
             await self.send("csat_asked", conversation_id=case.conversation_id,
                             customer_id=case.customer_id, channel=case.channel,
-                            case_id=case.case_id)
+                            case_id=case.case_id,
+                            event_id=_case_event_id(case.case_id, "csat_asked"))
 
     async def send(self, kind: str, *, conversation_id: str, customer_id: str | None,
-                   channel: str | None, **fields: Any) -> None:
-        message = {"event_id": secrets.token_hex(8), "ts": self._clock(), "kind": kind,
+                   channel: str | None, event_id: str | None = None, **fields: Any) -> None:
+        message = {"event_id": event_id or secrets.token_hex(8), "ts": self._clock(), "kind": kind,
                    "conversation_id": conversation_id, "customer_id": customer_id or "",
                    "channel": channel or "", **fields}
         try:

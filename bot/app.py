@@ -12,7 +12,7 @@ from aiohttp import web
 
 from analytics.config import Broker
 from analytics.pseudonyms import ENV, pseudonyms_from_env
-from analytics.alerts import AlertWatcher, alert_text
+from analytics.alerts import AlertWatcher
 from analytics.spikes import Spike
 from analytics.store import AnalyticsStore
 from analytics.views import AnalyticsViews
@@ -57,7 +57,7 @@ def build_analytics(settings: Settings, stores: Stores) -> GatewayEvents | None:
     if settings.analytics_broker is Broker.STORE:
         sink = StoreSink(AnalyticsStore(settings.analytics_broker_url), pseudonyms)
     else:
-        sink = OutboxSink(settings.analytics_broker_url, stores.kv)
+        sink = OutboxSink(settings.analytics_broker_url, stores.kv, pseudonyms)
     return GatewayEvents(sink, pseudonyms)
 
 
@@ -175,6 +175,6 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
             inbox = slack_inbox
 
             async def to_slack(spike: Spike) -> None:
-                await inbox.post_alert(alert_text(spike))
+                await inbox.post_alert(spike.describe(), spike.examples)
             watcher.notify(to_slack)
     return app

@@ -9,6 +9,7 @@ that an erasure happened, on which channel and when, never what was erased."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -39,6 +40,9 @@ class AnalyticsEraser(Protocol):
         ...
 
 
+ANALYTICS_ATTEMPTS = 3
+
+
 class Erasure:
     def __init__(self, stores: Stores, desk: CaseDesk, *, tracker: TrackerEraser | None,
                  channels: dict[str, ChannelForgetter] | None = None,
@@ -49,6 +53,24 @@ class Erasure:
         self._tracker = tracker
         self._channels = channels if channels is not None else {}
 
+    async def _erase_analytics(self, conversation_id: str, customer_id: str | None) -> bool | None:
+        """The analytics rows, tried a few times: a failure there must not stop the rest of the
+        erasure (the conversation's state is already going). None: analytics are off."""
+        if self._analytics is None:
+            return None
+        for attempt in range(1, ANALYTICS_ATTEMPTS + 1):
+            try:
+                await self._analytics.erase(conversation_id, customer_id)
+                return True
+            except Exception as exc:  # the analytics database away for a moment
+                log.warning("analytics rows of %s not erased (attempt %d of %d): %s",
+                            mask_id(conversation_id), attempt, ANALYTICS_ATTEMPTS,
+                            type(exc).__name__)
+                await asyncio.sleep(0.5 * attempt)
+        log.error("analytics rows of %s NOT erased: they expire with ANALYTICS_RETENTION_DAYS; "
+                  "erase them by hand (docs/analytics.md)", mask_id(conversation_id))
+        return False
+
     async def erase(self, conversation_id: str) -> None:
         state = await self._stores.conversations.get(conversation_id)
         cases = await self._stores.cases.delete_for(conversation_id)
@@ -58,14 +80,13 @@ class Erasure:
         await self._stores.transcripts.delete(conversation_id)
         await self._stores.sessions.delete_for(conversation_id)
         tracker_events = await self._tracker.delete(conversation_id) if self._tracker else 0
-        if self._analytics is not None:
-            await self._analytics.erase(conversation_id, state.customer_id)
+        analytics_erased = await self._erase_analytics(conversation_id, state.customer_id)
         await self._stores.conversations.delete(conversation_id)
         await self._desk.forget(cases)
         await self._stores.audit.record({
             "ts": time.time(), "agent": "customer", "action": "erasure",
             "detail": {"erasure_id": secrets.token_hex(6), "channel": state.channel,
-                       "tracker": self._tracker is not None}})
+                       "tracker": self._tracker is not None, "analytics": analytics_erased}})
         # Last: a web chat tab closed with CLOSE_ERASED then means the erasure is complete.
         channel = self._channels.get(state.channel or "")
         if channel is not None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections import OrderedDict
 from typing import Awaitable, Callable
 
 from aiohttp import web
@@ -18,7 +17,6 @@ from bot.state import CaseEvent, CaseEventKind
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 AGENT_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600)
-_REMEMBERED_CASES = 10_000
 
 
 class GatewayMetrics:
@@ -48,22 +46,21 @@ class GatewayMetrics:
             ["route", "status"], buckets=LATENCY_BUCKETS, registry=r)
         self.handoffs = Counter("helpdesk_handoffs_total", "Cases opened, by trigger",
                                 ["trigger"], registry=r)
-        self.agent_first_reply_seconds = Histogram(
-            "helpdesk_agent_first_reply_seconds", "From a case opening to an agent's first reply",
+        # Measured at the claim: it happens once per case on one instance (a first reply would
+        # need every instance to remember which cases had one).
+        self.agent_response_seconds = Histogram(
+            "helpdesk_agent_response_seconds", "From a case opening to an agent taking it",
             buckets=AGENT_BUCKETS, registry=r)
         self.csat = Counter("helpdesk_csat_ratings_total", "Satisfaction ratings, by value",
                             ["rating"], registry=r)
-        self._replied: OrderedDict[str, None] = OrderedDict()
 
     async def on_case_event(self, event: CaseEvent) -> None:
         case = event.case
         if event.kind is CaseEventKind.OPENED:
             self.handoffs.labels(str((case.trigger or {}).get("kind") or "unknown")).inc()
-        elif event.kind is CaseEventKind.AGENT_MESSAGE and case.case_id not in self._replied:
-            self._replied[case.case_id] = None
-            while len(self._replied) > _REMEMBERED_CASES:
-                self._replied.popitem(last=False)
-            self.agent_first_reply_seconds.observe(max(0.0, self._clock() - case.opened_at))
+        elif event.kind is CaseEventKind.CLAIMED:
+            taken = case.claimed_at if case.claimed_at is not None else self._clock()
+            self.agent_response_seconds.observe(max(0.0, taken - case.opened_at))
         elif event.kind is CaseEventKind.RATED and case.csat is not None:
             self.csat.labels(str(case.csat)).inc()
 

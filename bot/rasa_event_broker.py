@@ -27,7 +27,7 @@ from rasa.utils.endpoints import EndpointConfig
 from analytics.config import Broker
 from analytics.outbox import RASA_EXCHANGE, RASA_QUEUE, ExchangeSpec, Forwarder, SqliteSpool
 from analytics.pseudonyms import pseudonyms_from_env
-from analytics.records import event_key, from_rasa, Source
+from analytics.records import from_rasa
 from analytics.store import AnalyticsStore
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,9 @@ class HelpdeskEventBroker(EventBroker):
         self._store: AnalyticsStore | None = None
         self._forwarder: Forwarder | None = None
         self._spool: SqliteSpool | None = None
+        self._pseudonyms = pseudonyms_from_env()
         if backend == Broker.STORE:
             self._store = AnalyticsStore(url)
-            self._pseudonyms = pseudonyms_from_env()
         elif backend == Broker.PIKA:
             assert spool_path is not None
             self._spool = SqliteSpool(spool_path)
@@ -79,17 +79,20 @@ class HelpdeskEventBroker(EventBroker):
             self._forwarder.start()
 
     async def save_events(self, events: Sequence[dict[str, Any]]) -> None:
-        """Awaited by the tracker store before the turn ends."""
-        if self._store is not None:
-            records = [r for r in (from_rasa(e, self._pseudonyms) for e in events) if r]
-            await self._store.add(records)
-        elif self._spool is not None and self._forwarder is not None:
-            for event in events:
-                key = event_key(Source.RASA, str(event.get("sender_id") or ""),
-                                str(event.get("event") or ""), float(event.get("timestamp") or 0),
-                                event)
-                await self._spool.put(key, event)
-            self._forwarder.notify()
+        """Awaited by the tracker store before the turn ends. Only analytics records leave:
+        redacted, pseudonymised, no slot values. A failure here is logged, never the turn's:
+        the customer's answer matters more than one turn's figures."""
+        records = [r for r in (from_rasa(e, self._pseudonyms) for e in events) if r]
+        try:
+            if self._store is not None:
+                await self._store.add(records)
+            elif self._spool is not None and self._forwarder is not None:
+                for record in records:
+                    await self._spool.put(record.event_key, record.row())
+                self._forwarder.notify()
+        except Exception as exc:
+            log.error("%d analytics event(s) of a turn not saved: %s", len(records),
+                      type(exc).__name__)
 
     def publish(self, event: dict[str, Any]) -> None:
         """Rasa's synchronous interface, for callers other than the project's tracker store."""

@@ -19,8 +19,11 @@ def open_engine(url: str, *, busy_timeout_s: float = 10.0) -> sa.engine.Engine:
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode = WAL")
+            # The timeout first: switching to WAL takes a lock another process may hold, and
+            # once the file is in WAL (it stays so) there is nothing to switch.
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA secure_delete = ON")
             cursor.close()
     return engine

@@ -292,6 +292,7 @@ class AgentConsole:
         """An agent marks a customer message with the intent it should have been understood as
         (a training candidate for `make review`)."""
         agent, _ = await self.auth.session(request)
+        check_origin(request)
         case = await self._case(request)
         if self._relabel is None:
             raise ApiError(404, "analytics_off", "Corrections need analytics (ANALYTICS_BROKER).")

@@ -51,6 +51,9 @@ class Client:
     agent: Agent
     session_key: str
     watching: str | None = None
+    # False for a lead's dashboard: it gets alerts, and does not make its agent available for
+    # handoffs (only the cases console does).
+    present: bool = True
     queue: asyncio.Queue[dict[str, Any] | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=CLIENT_QUEUE))
 
@@ -77,7 +80,7 @@ class LiveHub:
         self._instance = secrets.token_hex(6)
 
     def online(self) -> list[str]:
-        return sorted({c.agent.email for c in self.clients})
+        return sorted({c.agent.email for c in self.clients if c.present})
 
     # --- what is pushed ---------------------------------------------------------------------
     async def on_case_event(self, event: CaseEvent) -> None:
@@ -133,10 +136,12 @@ class LiveHub:
             raise ApiError(403, "bad_origin", "Cross-site requests are not allowed.")
         ws = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_WS_FRAME)
         await ws.prepare(request)
-        client = Client(ws=ws, agent=agent, session_key=key)
+        client = Client(ws=ws, agent=agent, session_key=key,
+                        present=request.query.get("purpose") != "dashboard")
         self.clients.add(client)
-        self.desk.availability.agent_online(agent.email)
-        await self.desk.agent_present(agent.email, self._instance)
+        if client.present:
+            self.desk.availability.agent_online(agent.email)
+            await self.desk.agent_present(agent.email, self._instance)
         writer = asyncio.create_task(self._writer(client), name=f"console ws {agent.email}")
         client.push({"type": "hello", "agent": agent.public(), "online": self.online()})
         self._broadcast_presence()
@@ -156,9 +161,10 @@ class LiveHub:
                     await self._watch(client, data.get("case_id"))
         finally:
             self.clients.discard(client)
-            self.desk.availability.agent_offline(agent.email)
-            if not any(c.agent.email == agent.email for c in self.clients):
-                await self.desk.agent_left(agent.email, self._instance)
+            if client.present:
+                self.desk.availability.agent_offline(agent.email)
+                if not any(c.agent.email == agent.email and c.present for c in self.clients):
+                    await self.desk.agent_left(agent.email, self._instance)
             client.push(None)
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
@@ -188,7 +194,8 @@ class LiveHub:
                 if await self.auth.agent_of_key(client.session_key) is None:
                     await client.ws.close(code=CLOSE_SESSION_ENDED, message=b"session ended")
                     return
-                await self.desk.agent_present(client.agent.email, self._instance)
+                if client.present:
+                    await self.desk.agent_present(client.agent.email, self._instance)
                 continue
             if frame is None or client.ws.closed:
                 return

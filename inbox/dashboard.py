@@ -18,7 +18,7 @@ from aiohttp import web
 
 from analytics.views import AnalyticsViews
 from inbox.agents import Agent
-from inbox.console_auth import ApiError, ConsoleAuth
+from inbox.console_auth import ApiError, ConsoleAuth, check_origin
 from inbox.console_views import AuditTrail
 
 _PSEUDONYM = re.compile(r"^[0-9a-f]{24}$")
@@ -78,6 +78,7 @@ class Dashboard:
         from inbox.console import json_body
 
         agent, views = await self._lead(request)
+        check_origin(request)
         body = await json_body(request)
         conversation, started_at = self._conversation(request, body.get("started_at"))
         await views.mark_reviewed(conversation, started_at, agent.email)

@@ -273,11 +273,13 @@ class SlackInbox:
         return render_case(case, facts=facts,
                            reply_until=await reply_until(case, facts, self._stores.conversations))
 
-    async def post_alert(self, text: str) -> None:
-        """A spike alert (analytics/alerts.py), posted to the inbox channel."""
+    async def post_alert(self, text: str, examples: Sequence[str] = ()) -> None:
+        """A spike alert (analytics/alerts.py), posted to the inbox channel. The examples are
+        customers' words: escaped, so none becomes a mention or a disguised link."""
+        quoted = "".join(f"\n• {escape(clip(e, 300))}" for e in examples)
+        body = f":rotating_light: {escape(text)}" + (f"\nFor example:{quoted}" if quoted else "")
         await self._send("chat.postMessage of an alert", lambda: self._slack.client.chat_postMessage(
-            channel=self._channel, text=f":rotating_light: {text}", unfurl_links=False,
-            unfurl_media=False))
+            channel=self._channel, text=body, unfurl_links=False, unfurl_media=False))
 
     async def _thread(self, case_id: str, ts: str, text: str) -> None:
         for chunk in split_text(text, SECTION_LIMIT):
@@ -389,9 +391,9 @@ class SlackInbox:
                        thread_ts=thread_ts)
 
     async def _label(self, case_id: str, user: str, text: str, thread_ts: str) -> None:
-        """`!label <intent> [wrong]` in a case thread: the customer's latest message should have
-        been understood as <intent> (and the bot's answer was wrong): a training candidate. It
-        is never sent to the customer."""
+        """`!label <intent> [wrong]` in a case thread: the customer's last message to the bot
+        should have been understood as <intent> (and the bot's answer was wrong): a training
+        candidate. It is never sent to the customer."""
         words = text[len(LABEL_COMMAND):].split()
         intents = self._known_intents()
         if self._relabel is None:
@@ -403,15 +405,19 @@ class SlackInbox:
                              + ", ".join(intents), thread_ts=thread_ts)
             return
         case = await self._desk.get(case_id)
-        said = [e.get("text") for e in (await self._desk.transcript(case) if case else [])
+        said = [e for e in (await self._desk.transcript(case) if case else [])
                 if e.get("role") == "customer" and e.get("text")]
         if case is None or not said:
             self._tell(user, "There is no customer message in this case to correct.",
                        thread_ts=thread_ts)
             return
-        await self._relabel(case, text=str(said[-1]), intent=words[0],
+        # The message the bot had (the last one before the handoff), not what the customer
+        # wrote to the agent since; when there is none, their latest.
+        before = [e for e in said if float(e.get("ts") or 0) <= case.opened_at]
+        text = str((before or said)[-1]["text"])
+        await self._relabel(case, text=text, intent=words[0],
                             wrong_answer=words[1:] == ["wrong"], agent=AGENT_PREFIX + user)
-        self._tell(user, f"Noted: the customer's last message means {words[0]}"
+        self._tell(user, f"Noted: \u201c{escape(clip(text, 200))}\u201d means {words[0]}"
                          + (" and the bot's answer was wrong" if words[1:] else "")
                          + ". Trainers see it in `make review`.", thread_ts=thread_ts)
 

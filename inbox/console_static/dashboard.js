@@ -284,7 +284,7 @@
   function connect() {
     if (socket) return;
     var scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
-    socket = new WebSocket(scheme + location.host + '/console/ws');
+    socket = new WebSocket(scheme + location.host + '/console/ws?purpose=dashboard');
     socket.addEventListener('message', function (event) {
       var frame = null;
       try { frame = JSON.parse(event.data); } catch (e) { return; }

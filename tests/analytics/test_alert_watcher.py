@@ -9,7 +9,7 @@ from typing import AsyncIterator
 
 import pytest
 
-from analytics.alerts import AlertWatcher, alert_text
+from analytics.alerts import AlertWatcher
 from analytics.spikes import Spike, SpikeConfig
 from analytics.store import AnalyticsStore
 from bot.stores import memory_stores
@@ -43,7 +43,7 @@ async def test_a_burst_alerts_once_to_every_notifier(store: AnalyticsStore) -> N
     consoles: list[Spike] = []
 
     async def to_slack(spike: Spike) -> None:
-        slack.append(alert_text(spike))
+        slack.append(spike.describe() + " | " + " | ".join(spike.examples))
 
     async def to_consoles(spike: Spike) -> None:
         consoles.append(spike)
@@ -53,7 +53,7 @@ async def test_a_burst_alerts_once_to_every_notifier(store: AnalyticsStore) -> N
     assert {s.signal for s in raised} == {"intent:order_status", "sentiment:negative"}
     assert len(slack) == len(consoles) == 2
     assert any(text.startswith("Spike: intent order_status: 8 in the last hour") and
-               "• my order 0 is late!!" in text for text in slack)
+               "| my order 0 is late!!" in text for text in slack)
     assert {a["signal"] for a in await store.alerts()} == {"intent:order_status",
                                                           "sentiment:negative"}
     clock.now = NOW + 10 * 60
@@ -61,11 +61,15 @@ async def test_a_burst_alerts_once_to_every_notifier(store: AnalyticsStore) -> N
 
 
 async def test_two_instances_checking_together_alert_once(store: AnalyticsStore) -> None:
+    import asyncio
+
     stores = memory_stores()  # the shared stores (Redis in production)
     first = AlertWatcher(store, stores.idempotency, clock=FakeClock(NOW))
     second = AlertWatcher(store, stores.idempotency, clock=FakeClock(NOW))
-    raised = await first.check() + await second.check()
+    # At the same moment: both read no earlier alert; the shared mark lets one post each.
+    raised = [s for found in await asyncio.gather(first.check(), second.check()) for s in found]
     assert sorted(s.signal for s in raised) == ["intent:order_status", "sentiment:negative"]
+    assert len(await store.alerts()) == 2
 
 
 async def test_a_failing_notifier_does_not_silence_the_others(store: AnalyticsStore) -> None:

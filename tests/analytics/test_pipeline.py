@@ -251,7 +251,7 @@ async def test_the_gateways_outbox_keeps_case_events_while_rabbitmq_is_down(
     consumer.start()
     await eventually(lambda: _bound(rabbit))
     rabbit.stop()
-    sink = OutboxSink(rabbit.url, stores.kv, retry=FAST)
+    sink = OutboxSink(rabbit.url, stores.kv, PSEUDONYMS, retry=FAST)
     await sink.start()
     try:
         events = gateway_events()
@@ -271,11 +271,16 @@ async def _outbox_empty(stores) -> bool:
 
 
 async def test_rasas_broker_starts_with_rabbitmq_down_and_forwards_later(
-        rabbit: RabbitServer, store: AnalyticsStore, consumer: Running, tmp_path: Path) -> None:
-    """What endpoints.yml starts in production: no refusal to start, nothing dropped."""
+        rabbit: RabbitServer, store: AnalyticsStore, consumer: Running, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What endpoints.yml starts in production: no refusal to start, nothing dropped, and only
+    analytics records (no raw ids, no slot values) in the spool and on the queue."""
     from rasa.utils.endpoints import EndpointConfig
 
     from bot.rasa_event_broker import HelpdeskEventBroker
+    from tests.analytics.gateway_settings import KEY
+
+    monkeypatch.setenv("ANALYTICS_PSEUDONYM_KEY", KEY)
 
     consumer.start()
     await eventually(lambda: _bound(rabbit))
@@ -284,10 +289,15 @@ async def test_rasas_broker_starts_with_rabbitmq_down_and_forwards_later(
         url=rabbit.url, backend="pika", spool_dir=str(tmp_path / "spool")))
     assert broker is not None and broker.is_ready()
     try:
-        events = rasa_events()
+        events = rasa_events() + [{"sender_id": "sms:+15550009999", "event": "slot",
+                                   "timestamp": 1.0, "name": "order_contact",
+                                   "value": "jo@example.com"}]
         await broker.save_events(events)
+        spooled = (tmp_path / "spool").glob("*.db")
+        raw = b"".join(path.read_bytes() for path in spooled)
+        assert b"+1555" not in raw and b"jo@example.com" not in raw
         rabbit.start()
-        await eventually(lambda: _count_is(store, len(events)), timeout_s=60)
+        await eventually(lambda: _count_is(store, len(events) - 1), timeout_s=60)  # not the slot
     finally:
         await broker.close()
 

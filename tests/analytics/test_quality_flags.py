@@ -58,3 +58,25 @@ def test_pseudonyms_hide_the_phone_number() -> None:
     (episode,) = episodes(BY_NAME["sms:+15550000002"].records(), now=WEEK_END)
     assert "5550000002" not in episode.conversation
     assert episode.conversation == PSEUDONYMS.of("sms:+15550000002")
+
+
+@pytest.mark.parametrize(("minutes_after", "flagged"), [(10, False), (61, True)])
+def test_an_unrated_case_is_flagged_once_the_customer_had_time_to_answer(
+        minutes_after: int, flagged: bool) -> None:
+    (episode,) = episodes(BY_NAME["slack:U5"].records(), now=WEEK_END)
+    now = at(2, 12, 20) + minutes_after * 60  # C-3 was resolved at 12:20
+    assert (Flag.UNRATED_RESOLUTION in flags_of(episode, now=now)) is flagged
+
+
+def test_only_the_resolved_case_counts_as_unrated() -> None:
+    conversation = (Conversation("web:two", "web", "web:two")
+                    .user(at(0, 9), "agent", "human_handoff")
+                    .gateway(at(0, 9, 0, 1), "opened", case_id="C-A", trigger="customer_request")
+                    .gateway(at(0, 9, 1), "returned", case_id="C-A")
+                    .user(at(0, 9, 5), "agent again", "human_handoff")
+                    .gateway(at(0, 9, 5, 1), "opened", case_id="C-B", trigger="customer_request")
+                    .gateway(at(0, 9, 6), "agent_message", case_id="C-B", text="hi")
+                    .gateway(at(0, 9, 9), "resolved", case_id="C-B")
+                    .gateway(at(0, 9, 10), "rated", case_id="C-B", rating=5))
+    (episode,) = episodes(conversation.records(), now=WEEK_END)
+    assert Flag.UNRATED_RESOLUTION not in flags_of(episode)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analytics.review import UNSURE, Decisions, Reason, candidates, run
+from analytics.review import UNSURE, Decisions, Reason, candidates, run, text_key
 from tests.analytics.script import WEEK_END, Conversation, at, records_of, the_week
 
 
@@ -67,8 +67,9 @@ def test_accepted_and_rejected_examples_are_remembered(tmp_path: Path) -> None:
     second = run(found, review_dir=review, training_files=[data])
     assert (second.newly_accepted, second.newly_rejected) == (1, 1)
     decisions = Decisions.load(review / "decisions.yml")
-    assert decisions.accepted == {"you are useless": "complaint"}
-    assert decisions.rejected == {"asdf qwerty"}
+    assert decisions.accepted == {text_key("you are useless"): "complaint"}
+    assert decisions.rejected == {text_key("asdf qwerty")}
+    assert "useless" not in (review / "decisions.yml").read_text()  # hashes, not words
     assert second.written == first.written - 2
     third = run(found, review_dir=review, training_files=[data])  # nothing new decided
     assert (third.newly_accepted, third.newly_rejected, third.written) == (0, 0, second.written)

@@ -53,7 +53,7 @@ async def test_an_older_database_is_upgraded_in_place(url: str) -> None:
     engine.dispose()
     upgraded = AnalyticsStore(url)
     try:
-        assert await upgraded.migrate() == 2
+        assert await upgraded.migrate() == len(store_module.MIGRATIONS)
         assert await upgraded.count() == 1
         await upgraded.mark_reviewed(conversation="x", started_at=1.0, reviewer="lead")
     finally:
@@ -64,7 +64,7 @@ async def test_two_processes_starting_at_once_migrate_once(url: str) -> None:
     stores = [AnalyticsStore(url) for _ in range(3)]
     try:
         versions = await asyncio.gather(*(s.migrate() for s in stores))
-        assert versions == [2, 2, 2]
+        assert versions == [len(store_module.MIGRATIONS)] * 3
     finally:
         for opened in stores:
             await opened.close()
@@ -129,3 +129,84 @@ async def test_alerts_remember_when_each_signal_last_fired(store: AnalyticsStore
     await store.record_alert(signal="intent:order_status", body='{"text": "a"}')
     assert await store.last_alerts() == {"intent:order_status": WEEK_END}
     assert (await store.alerts())[0]["text"] == "a"
+
+
+def _write_many(url: str, worker: int, count: int) -> int:
+    """One process adding `count` records, one transaction each (as Rasa's turns do)."""
+    from analytics.records import Kind, Record, Source
+
+    async def run() -> int:
+        store = AnalyticsStore(url)
+        added = 0
+        try:
+            for n in range(count):
+                added += await store.add([Record(
+                    event_key=f"{worker:04d}{n:028d}", source=Source.RASA, kind=Kind.USER,
+                    ts=float(n), conversation=f"w{worker}", text="hello")])
+        finally:
+            await store.close()
+        return added
+    return asyncio.run(run())
+
+
+def test_processes_writing_one_sqlite_file_at_once_all_succeed(tmp_path: Path) -> None:
+    """The embedded default: Rasa and the gateway write the same file. A deferred transaction
+    that read first failed at once with "database is locked"; writes take the lock up front."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    asyncio.run(AnalyticsStore(url).migrate())
+    with ProcessPoolExecutor(max_workers=3) as pool:
+        added = list(pool.map(_write_many, [url] * 3, range(3), [150] * 3))
+    assert added == [150, 150, 150]
+
+
+async def test_a_conversation_begun_before_the_period_is_cut_as_it_was_live(
+        store: AnalyticsStore) -> None:
+    """A case opened four hours before the period, resolved inside it: that conversation
+    started before the period, so the period has none (not a new, contained one)."""
+    from analytics.figures import compute
+    from tests.analytics.script import Conversation
+
+    long_case = (Conversation("sms:+15550000042", "sms", "sms:+15550000042")
+                 .user(at(1, 6), "my parcel is lost", "order_status").bot(at(1, 6, 0, 1))
+                 .user(at(1, 6, 1), "agent", "human_handoff")
+                 .gateway(at(1, 6, 1, 1), "opened", case_id="C-42", trigger="customer_request")
+                 .gateway(at(1, 10, 30), "customer_message", case_id="C-42", text="hello??")
+                 .gateway(at(1, 10, 31), "agent_message", case_id="C-42", text="sorry!")
+                 .gateway(at(1, 10, 40), "resolved", case_id="C-42"))
+    await store.add(long_case.records())
+    since = at(1, 10)
+    records = await store.records_around(since)
+    figures = compute(records, since=since, until=at(2, 0), now=at(2, 0))
+    assert (figures.conversations, figures.ongoing, figures.containment_rate) == (0, 0, None)
+    whole = compute(records, since=at(1, 0), until=at(2, 0), now=at(2, 0))
+    assert (whole.conversations, whole.escalation_rate) == (1, 1.0)
+
+
+async def test_events_arriving_after_the_erasure_are_not_stored(store: AnalyticsStore) -> None:
+    """An erased customer's events still in a queue or a spool arrive later: not stored; the
+    customer's new conversation after the erasure is."""
+    from tests.analytics.script import Conversation
+
+    before = (Conversation("sms:+15550000077", "sms", "sms:+15550000077")
+              .user(at(0, 9), "my email is jo@example.com", "inform").records())
+    await store.erase(customers=[PSEUDONYMS.of("sms:+15550000077")],
+                      conversations=[PSEUDONYMS.of("sms:+15550000077")])
+    assert await store.add(before) == 0  # said before the erasure (WEEK_END), delivered after
+    later = (Conversation("sms:+15550000077", "sms", "sms:+15550000077")
+             .user(WEEK_END + 60, "hi again", "greet").records())
+    assert await store.add(later) == 1
+
+
+async def test_alerts_quoting_an_erased_conversation_go_with_it(store: AnalyticsStore) -> None:
+    import json
+
+    quoted = PSEUDONYMS.of("web:q1")
+    await store.record_alert(signal="intent:order_status", body=json.dumps(
+        {"text": "Spike", "examples": ["my order is late"], "conversations": [quoted]}))
+    await store.record_alert(signal="topic:returns", body=json.dumps(
+        {"text": "Spike", "examples": ["returns?"], "conversations": [PSEUDONYMS.of("web:q2")]}))
+    await store.erase(conversations=[quoted])
+    assert [a["signal"] for a in await store.alerts()] == ["topic:returns"]
+    assert "conversations" not in (await store.alerts())[0]

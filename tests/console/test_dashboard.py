@@ -138,3 +138,37 @@ async def test_without_analytics_the_dashboard_says_so(fake_rasa: NluFakeRasa, s
 def _jsonish(value: object) -> object:
     import json
     return json.loads(json.dumps(value))
+
+
+async def test_marking_reviewed_needs_the_consoles_origin(lead: AgentClient) -> None:
+    _, body = await lead.get("/dashboard?days=7")
+    item = body["flagged"][0]
+    path = f"/dashboard/conversations/{item['conversation']}/reviewed"
+    for origin in (None, "https://evil.example"):
+        status, answer = await lead.post(path, {"started_at": item["started_at"]}, origin=origin)
+        assert (status, answer["error"]) == (403, "bad_origin")
+
+
+async def test_the_week_by_hand(lead: AgentClient) -> None:
+    """The figures the page shows, against tests/analytics/test_figures.py's hand-worked values."""
+    _, body = await lead.get("/dashboard?days=7")
+    f = body["figures"]
+    assert (f["conversations"], f["ongoing"], f["unanswered_cases"]) == (7, 1, 1)
+    assert f["escalations_by_trigger"] == {"customer_request": 2, "repeated_fallback": 1}
+    assert f["fallback_rate"] == pytest.approx(3 / 15)
+    assert f["csat_distribution"] == {"1": 0, "2": 0, "3": 0, "4": 1, "5": 1}
+    assert f["first_human_reply"] == {"count": 2, "median_s": 360.0, "p90_s": 600.0}
+
+
+async def test_a_dashboard_socket_does_not_make_its_lead_available(lead: AgentClient,
+                                                                   gateway: Gateway) -> None:
+    import json as json_module
+
+    ws = await lead.http.ws_connect(gateway.url + "/console/ws?purpose=dashboard",
+                                    headers={"Origin": gateway.origin})
+    try:
+        hello = json_module.loads((await ws.receive()).data)
+        assert hello["type"] == "hello" and hello["online"] == []
+        assert await gateway.stores.kv.keys("agent-presence") == []
+    finally:
+        await ws.close()

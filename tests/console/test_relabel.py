@@ -81,3 +81,13 @@ async def test_signed_out_cannot_correct(agent_client: AgentFactory,
     anonymous = await agent_client()
     status, _ = await anonymous.post(f"/cases/{case[0]}/relabel", {"intent": "complaint"})
     assert status == 401
+
+
+async def test_a_correction_needs_the_consoles_origin(ana: AgentClient,
+                                                      case: tuple[str, Customer],
+                                                      tmp_path: Path) -> None:
+    case_id, _ = case
+    body = {"text": await customer_text(ana, case_id), "intent": "complaint"}
+    status, answer = await ana.post(f"/cases/{case_id}/relabel", body, origin=None)
+    assert (status, answer["error"]) == (403, "bad_origin")
+    assert await labels(tmp_path) == []

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.app import DESK_KEY
 from bot.stores import Stores
 from tests.chat_client import ChatClient
 from tests.fakes.rasa import FakeRasa
@@ -22,7 +23,9 @@ TOKEN = "metrics-token-for-tests"
 async def gateway(fake_rasa: tuple[FakeRasa, str], stores: Stores) -> AsyncIterator[Gateway]:
     rasa, rasa_url = fake_rasa
     running = await start_gateway(rasa, rasa_url, stores=stores, metrics_token=TOKEN)
-    yield Gateway(url=running.url, engine=running.engine, stores=stores, rasa=rasa)
+    gateway = Gateway(url=running.url, engine=running.engine, stores=stores, rasa=rasa)
+    gateway.desk = running.app[DESK_KEY]  # type: ignore[attr-defined]
+    yield gateway
     await running.stop()
 
 
@@ -81,7 +84,10 @@ async def test_handoffs_by_trigger_and_request_latency_are_counted(gateway: Gate
                              json=a_package("web:metrics-1", trigger="negative_sentiment"),
                              headers={"Authorization": f"Bearer {HANDOFF_SECRET}"}) as resp:
             assert resp.status == 201
+            case_id = (await resp.json())["case_id"]
+    await gateway.desk.claim(case_id, "ana@example.com")  # type: ignore[attr-defined]
     found = samples((await scrape(gateway, f"Bearer {TOKEN}"))[1])
     assert found[("helpdesk_handoffs_total", (("trigger", "negative_sentiment"),))] == 1
     assert found[("helpdesk_webhook_ack_seconds_count",
                   (("route", "/handoff/v1/cases"), ("status", "201")))] == 1
+    assert found[("helpdesk_agent_response_seconds_count", ())] == 1

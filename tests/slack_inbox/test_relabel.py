@@ -29,7 +29,8 @@ async def test_a_label_in_the_thread_records_a_correction(make_gateway: MakeGate
     assert label.conversation == PSEUDONYMS.of(case.conversation_id)
     assert label.agent == PSEUDONYMS.of(f"slack:{AGENT}")
     told = [c.body["text"] for c in gateway.slack.attempts("chat.postEphemeral")]
-    assert any("means complaint and the bot's answer was wrong" in t for t in told)
+    assert any("\u201cthe lamp arrived in pieces\u201d means complaint and the bot's answer was wrong"
+               in t for t in told)
     # Never relayed to the customer: the desk's transcript has no agent line at all.
     transcript = await gateway.stores.transcripts.recent(case.conversation_id, limit=50)
     assert [e for e in transcript if e["role"] == "agent" or "!label" in e["text"]] == []
