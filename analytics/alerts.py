@@ -35,7 +35,7 @@ class AlertWatcher:
         self._once = once
         self.config = config
         self._interval_s = interval_s
-        self._clock = clock
+        self.clock = clock
         self._notifiers: list[Notify] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -44,7 +44,7 @@ class AlertWatcher:
 
     async def check(self) -> list[Spike]:
         """One check; returns the spikes it alerted."""
-        now = self._clock()
+        now = self.clock()
         span = (self.config.baseline_windows + 1) * self.config.window_s
         records = await self._store.records(since=now - span)
         last = await self._store.last_alerts()
@@ -69,7 +69,7 @@ class AlertWatcher:
         return raised
 
     async def expire_if_due(self) -> int:
-        now = self._clock()
+        now = self.clock()
         if self._expired_at is not None and now - self._expired_at < self._expire_every_s:
             return 0
         self._expired_at = now

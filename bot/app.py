@@ -42,6 +42,7 @@ STORES_KEY = web.AppKey("stores", Stores)
 DESK_KEY = web.AppKey("desk", CaseDesk)
 RASA_KEY = web.AppKey("rasa", RasaPool)
 ERASURE_KEY = web.AppKey("erasure", Erasure)
+ALERTS_KEY = web.AppKey("alerts", AlertWatcher)
 
 
 def build_analytics(settings: Settings, stores: Stores) -> GatewayEvents | None:
@@ -166,6 +167,8 @@ def create_app(settings: Settings, *, stores: Stores | None = None,
     slack_inbox = attach_slack_inbox(app, desk, stores, channels, env, channel_facts=facts,
                                      relabel=analytics.relabel if analytics is not None else None)
     if watcher is not None:
+        app[ALERTS_KEY] = watcher
+
         async def to_consoles(spike: Spike) -> None:  # every instance's leads, over the bus
             await stores.bus.publish(ALERTS_TOPIC, {
                 "signal": spike.signal, "text": spike.describe(), "count": spike.count,
