@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sqlite3
+import sys
 import tempfile
 import time
 from contextlib import closing
@@ -96,7 +98,6 @@ async def the_stack(customers: int, seconds: float, outage: float) -> list[str]:
             lines.append(f"Rasa server back in {back:.1f} s")
             await asyncio.sleep(max(0.0, outage - (time.monotonic() - down_at)))
             took = rabbit.start()
-            up_at = time.monotonic()
             lines.append(f"RabbitMQ back after {time.monotonic() - down_at:.1f} s "
                          f"(its port opened {took:.1f} s after the start)")
             await asyncio.sleep(seconds * 2 / 3)
@@ -111,9 +112,7 @@ async def the_stack(customers: int, seconds: float, outage: float) -> list[str]:
                          + median_ms([d for t, d in timings if t < down_at])
                          + "; RabbitMQ down, Rasa up "
                          + median_ms([d for t, d in timings if down_at <= t < rasa_killed_at
-                                      and t + d < rasa_killed_at])
-                         + "; after RabbitMQ is back "
-                         + median_ms([d for t, d in timings if t >= up_at + 2]))
+                                      and t + d < rasa_killed_at]))
             conversations = [rows(state_dir / "gateway.db",
                                   "SELECT value FROM sessions WHERE token = ?", s)[0][0]
                              for s in sessions]
@@ -207,37 +206,37 @@ async def stock_broker(seconds: float, outage: float, rate_hz: float = 50.0) -> 
                      + ("received" if -1 in received else "dropped (never sent, no error)"))
         await broker.close()
 
-        # Rasa restarting while RabbitMQ is away: the stock broker's memory goes with it.
-        await queue_purge(rabbit)
-        broker = PikaEventBroker("127.0.0.1", "guest", "guest", port=rabbit.port,
-                                 queues=[RASA_QUEUE], connection_attempts=1000,
-                                 retry_delay_in_seconds=0.5)
-        await broker.connect()
-        rabbit.stop(kill=True)
-        for n in range(200):
-            broker.publish({"sender_id": "bench", "event": "user", "timestamp": time.time(),
-                            "text": "x", "n": n})
-            await asyncio.sleep(0.005)
-        del broker  # the Rasa process is gone
-        await asyncio.to_thread(rabbit.start)
-        await asyncio.sleep(3)
-        lines.append(f"200 events published while RabbitMQ was down, then Rasa restarted: "
-                     f"{await queue_count(rabbit)} received (kept only in memory)")
-        spool_dir = Path(tempfile.mkdtemp())
-        spool = SqliteSpool(spool_dir / "spool.db")
-        spec = ExchangeSpec(RASA_EXCHANGE.name, RASA_EXCHANGE.type, RASA_EXCHANGE.durable,
-                            queues=(RASA_QUEUE,))
-        rabbit.stop(kill=True)
-        for n in range(200):
-            await spool.put(f"k{n}", {"sender_id": "bench", "event": "user", "n": n})
-        spool.close()  # the Rasa process is gone; its spool file stays
-        await asyncio.to_thread(rabbit.start)
-        forwarder = Forwarder(rabbit.url, SqliteSpool(spool_dir / "spool.db"), spec)
-        forwarder.start()
-        await forwarder.drain(timeout_s=30)
-        await forwarder.close()
-        lines.append(f"the project's broker, the same way: {await queue_count(rabbit)} of 200 "
-                     "received (spooled to disk, forwarded by the restarted process)")
+        # Rasa dying while RabbitMQ is away: a real process, SIGKILLed (a dropped object would
+        # keep its connection and reconnect).
+        for which in ("stock", "project"):
+            await queue_purge(rabbit)
+            spool_dir = Path(tempfile.mkdtemp())
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "benchmarks.rabbitmq_restart", "--child", which,
+                "--port", str(rabbit.port), "--spool", str(spool_dir),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                env={**os.environ, "ANALYTICS_PSEUDONYM_KEY": "benchmark-pseudonym-key-xyz"})
+            assert child.stdin is not None and child.stdout is not None
+            await signal_line(child.stdout, b"ready")
+            rabbit.stop(kill=True)
+            child.stdin.write(b"go\n")
+            await child.stdin.drain()
+            await signal_line(child.stdout, b"published")
+            child.kill()
+            await child.wait()
+            await asyncio.to_thread(rabbit.start)
+            if which == "project":  # the restarted server forwards its spool file
+                spec = ExchangeSpec(RASA_EXCHANGE.name, RASA_EXCHANGE.type, RASA_EXCHANGE.durable,
+                                    queues=(RASA_QUEUE,))
+                forwarder = Forwarder(rabbit.url, SqliteSpool(next(spool_dir.glob("*.db"))),
+                                      spec)
+                forwarder.start()
+                await forwarder.drain(timeout_s=30)
+                await forwarder.close()
+            await asyncio.sleep(3)
+            lines.append(f"{which} broker: 200 events while RabbitMQ was down, then the Rasa "
+                         f"process SIGKILLed and RabbitMQ back: {await queue_count(rabbit)} of "
+                         "200 received")
 
         # Starting while RabbitMQ is unreachable.
         rabbit.stop(kill=True)
@@ -256,8 +255,11 @@ async def stock_broker(seconds: float, outage: float, rate_hz: float = 50.0) -> 
         lines.append(f"stock broker with RabbitMQ unreachable, 3 attempts 0.5 s apart: {outcome} "
                      f"after {time.monotonic() - started:.1f} s (Rasa's defaults: 20 attempts, "
                      "5 s apart, then the server does not start)")
+        import secrets
+
         from bot.rasa_event_broker import HelpdeskEventBroker
 
+        os.environ.setdefault("ANALYTICS_PSEUDONYM_KEY", secrets.token_urlsafe(24))
         started = time.monotonic()
         ours = await HelpdeskEventBroker.from_endpoint_config(EndpointConfig(
             url=rabbit.url, backend="pika", spool_dir=str(spool_dir)))
@@ -268,6 +270,54 @@ async def stock_broker(seconds: float, outage: float, rate_hz: float = 50.0) -> 
     finally:
         rabbit.remove()
     return lines
+
+
+async def child(which: str, port: int, spool: str) -> None:
+    """A Rasa process's broker, to be SIGKILLed by the parent (see stock_broker). Only its two
+    signal lines go to stdout."""
+    import logging
+
+    import structlog
+
+    logging.basicConfig(stream=sys.stderr, level=logging.CRITICAL)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL),
+                        logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    events = [{"sender_id": "web:bench", "event": "user", "timestamp": 1_800_000_000.0 + n,
+               "text": f"message {n}", "parse_data": {"intent": {"name": "greet",
+                                                                 "confidence": 0.9}}}
+              for n in range(200)]
+    if which == "stock":
+        import rasa.shared.core.events  # noqa: F401
+        from rasa.core.brokers.pika import PikaEventBroker
+
+        broker = PikaEventBroker("127.0.0.1", "guest", "guest", port=port, queues=[RASA_QUEUE],
+                                 connection_attempts=1000, retry_delay_in_seconds=0.5)
+        await broker.connect()
+    else:
+        from rasa.utils.endpoints import EndpointConfig
+
+        from bot.rasa_event_broker import HelpdeskEventBroker
+
+        ours = await HelpdeskEventBroker.from_endpoint_config(EndpointConfig(
+            url=f"amqp://guest:guest@127.0.0.1:{port}/", backend="pika", spool_dir=spool))
+        assert ours is not None
+    print("ready", flush=True)
+    await asyncio.to_thread(sys.stdin.readline)
+    for event in events:
+        if which == "stock":
+            broker.publish(event)
+        else:
+            await ours.save_events([event])
+    await asyncio.sleep(0.5)
+    print("published", flush=True)
+    await asyncio.sleep(3600)
+
+
+async def signal_line(stream: asyncio.StreamReader, expected: bytes) -> None:
+    async with asyncio.timeout(120):
+        while (line := await stream.readline()) and line.strip() != expected:
+            pass
+    assert line.strip() == expected, f"the child ended before {expected!r}"
 
 
 async def queue_purge(rabbit: RabbitServer) -> None:
@@ -296,7 +346,14 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--outage", type=float, default=8.0)
-    lines = asyncio.run(main_async(parser.parse_args()))
+    parser.add_argument("--child", choices=["stock", "project"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--spool", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        asyncio.run(child(args.child, args.port, args.spool))
+        return
+    lines = asyncio.run(main_async(args))
     print("\n".join(lines))
     write_results("rabbitmq_restart", lines)
 
