@@ -133,8 +133,10 @@ class Consumer:
         try:
             started = time.perf_counter()
             if erase:
+                at = body.get("ts")
                 await self.store.erase(conversations=[str(c) for c in body.get("conversations") or []],
-                                       customers=[str(c) for c in body.get("customers") or []])
+                                       customers=[str(c) for c in body.get("customers") or []],
+                                       at=float(at) if isinstance(at, (int, float)) else None)
                 outcome = "erased"
             elif record is None:
                 outcome = "ignored"

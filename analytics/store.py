@@ -223,12 +223,14 @@ class AnalyticsStore:
         return int(await self._run(lambda c: c.execute(
             sa.select(sa.func.count()).select_from(events)).scalar(), write=False))
 
-    async def erase(self, *, conversations: Sequence[str] = (), customers: Sequence[str] = ()) -> int:
+    async def erase(self, *, conversations: Sequence[str] = (), customers: Sequence[str] = (),
+                    at: float | None = None) -> int:
         """Delete every row of these (pseudonymised) conversations and customers: a customer's
         conversations go entirely (Rasa's bot events name only the conversation), so do the
         alerts quoting them; and remember the erasure, so their events still on the way (in a
-        queue or a spool) are not stored when they arrive."""
-        now = self._clock()
+        queue or a spool) are not stored when they arrive. `at`: when the erasure happened (the
+        consumer applies it later); what the customer said after it is theirs again."""
+        now = self._clock() if at is None else at
 
         def delete(c: Any) -> int:
             theirs = set(conversations) | set(c.execute(

@@ -185,12 +185,18 @@ async def test_a_malformed_message_is_dropped_once_and_the_queue_goes_on(
                                                   durable=RASA_EXCHANGE.durable)
         await eventually(lambda: _bound(rabbit))
         await exchange.publish(aio_pika.Message(b"{not json"), routing_key="")
+        # JSON, but not a record (a poison message): refused once, not requeued forever.
+        await exchange.publish(aio_pika.Message(b'{"event_key": "short", "ts": "soon"}'),
+                               routing_key="")
+        await exchange.publish(aio_pika.Message(b'{"sender_id": "web:x", "event": "user", '
+                                                b'"timestamp": 1.0, "metadata": "not a dict"}'),
+                               routing_key="")
         good = rasa_events()[0]
         import json
         await exchange.publish(aio_pika.Message(json.dumps(good).encode()), routing_key="")
     await eventually(lambda: _count_is(store, 1))
     metrics = consumer.consumer.metrics
-    assert metrics.consumed.labels("rasa", "malformed")._value.get() == 1
+    assert metrics.consumed.labels("rasa", "malformed")._value.get() == 3
 
 
 async def test_rasas_own_pika_broker_shares_the_exchange(
@@ -220,7 +226,8 @@ async def _none_of(store: AnalyticsStore, customer: str) -> bool:
 
 
 async def _bound(rabbit: RabbitServer) -> bool:
-    """The consumer has declared and bound its queues."""
+    """The consumer is consuming both queues (it binds each before it consumes it; a queue
+    that merely exists may not be bound yet, and a fanout exchange drops what no queue gets)."""
     try:
         connection = await aio_pika.connect(rabbit.url)
     except Exception:
@@ -228,7 +235,10 @@ async def _bound(rabbit: RabbitServer) -> bool:
     async with connection:
         channel = await connection.channel()
         try:
-            await channel.declare_queue(RASA_QUEUE, passive=True)
+            for name in (RASA_QUEUE, CASE_QUEUE):
+                queue = await channel.declare_queue(name, passive=True)
+                if not queue.declaration_result.consumer_count:
+                    return False
             return True
         except Exception:
             return False
