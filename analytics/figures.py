@@ -111,7 +111,14 @@ def compute(records: Iterable[Record], *, since: float, until: float, now: float
     """Figures for episodes that started in [since, until), on one channel or all. `records`
     may include events outside the period: an episode that began before it is cut the same way
     as when it was live, and a recontact after it still counts against first-contact resolution."""
-    every = episodes(records, now=now, inactivity_s=config.inactivity_s)
+    return figures_of(episodes(records, now=now, inactivity_s=config.inactivity_s),
+                      since=since, until=until, now=now, channel=channel, config=config)
+
+
+def figures_of(every: Sequence[Episode], *, since: float, until: float, now: float,
+               channel: str | None = None, config: FigureConfig = FigureConfig()) -> Figures:
+    """compute() on episodes already cut (with `config.inactivity_s`): a report or a
+    dashboard cuts them once for the overall figures, each channel's and the quality flags."""
     by_customer: dict[str, list[Episode]] = defaultdict(list)
     for episode in every:
         by_customer[episode.customer or episode.conversation].append(episode)

@@ -119,7 +119,6 @@ class Forwarder:
         self._task: asyncio.Task[None] | None = None
         self._connection: AbstractConnection | None = None
         self.published = 0
-        self.connected = asyncio.Event()
 
     def start(self) -> None:
         if self._task is None:
@@ -139,7 +138,6 @@ class Forwarder:
                 raise
             except Exception as exc:  # RabbitMQ away or restarting: the spool keeps everything
                 attempt += 1
-                self.connected.clear()
                 log.warning("event forwarding to RabbitMQ (%s) paused: %s; retrying in %.1f s",
                             self._spec.name, type(exc).__name__, self._retry.delay(attempt))
                 await self._disconnect()
@@ -158,7 +156,6 @@ class Forwarder:
         for queue_name in self._spec.queues:
             queue = await channel.declare_queue(queue_name, durable=True)
             await queue.bind(exchange, "")
-        self.connected.set()
         return exchange
 
     async def _forward(self, exchange: AbstractExchange) -> None:

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, Mapping
 
 from bot.redaction import redact
+from bot.state import CaseEventKind
 
 TEXT_LIMIT = 300
 FALLBACK_INTENT = "nlu_fallback"
@@ -194,12 +195,14 @@ def _faq_topic(parse: Mapping[str, Any]) -> str:
 
 # The gateway's case event kinds (bot/state.py CaseEventKind) as analytics kinds; the others
 # (erasure, undelivered notices) are not figures.
-_CASE_KINDS = {"opened": Kind.CASE_OPENED, "claimed": Kind.CASE_CLAIMED,
-               "customer_message": Kind.CASE_CUSTOMER_MESSAGE,
-               "agent_message": Kind.AGENT_MESSAGE, "returned": Kind.CASE_RETURNED,
-               "resolved": Kind.CASE_RESOLVED, "cancelled": Kind.CASE_CANCELLED,
-               "rated": Kind.RATED, "follow_up_contact": Kind.FOLLOW_UP,
-               "csat_asked": Kind.CSAT_ASKED, "relabelled": Kind.RELABELLED}
+_CASE_KINDS: dict[str, Kind] = {
+    CaseEventKind.OPENED: Kind.CASE_OPENED, CaseEventKind.CLAIMED: Kind.CASE_CLAIMED,
+    CaseEventKind.CUSTOMER_MESSAGE: Kind.CASE_CUSTOMER_MESSAGE,
+    CaseEventKind.AGENT_MESSAGE: Kind.AGENT_MESSAGE, CaseEventKind.RETURNED: Kind.CASE_RETURNED,
+    CaseEventKind.RESOLVED: Kind.CASE_RESOLVED, CaseEventKind.CANCELLED: Kind.CASE_CANCELLED,
+    CaseEventKind.RATED: Kind.RATED, CaseEventKind.FOLLOW_UP_CONTACT: Kind.FOLLOW_UP,
+    # The gateway's own, outside the case lifecycle: spelled as the analytics kind.
+    Kind.CSAT_ASKED: Kind.CSAT_ASKED, Kind.RELABELLED: Kind.RELABELLED}
 
 
 def from_gateway(message: Mapping[str, Any], pseudonyms: Pseudonyms) -> Record | None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Sequence
 
 from analytics.episodes import episodes
-from analytics.figures import DAY_S, FigureConfig, Figures, channels_of, compute
-from analytics.quality import Flag, QualityConfig, flagged
+from analytics.figures import DAY_S, FigureConfig, Figures, channels_of, figures_of
+from analytics.quality import QualityConfig, flagged
 from analytics.records import Record
 
 
@@ -24,12 +24,12 @@ class Report:
 def build(records: Sequence[Record], *, since: float, until: float, now: float,
           config: FigureConfig = FigureConfig(),
           quality: QualityConfig = QualityConfig()) -> Report:
-    overall = compute(records, since=since, until=until, now=now, config=config)
-    by_channel = {channel: compute(records, since=since, until=until, now=now, channel=channel,
-                                   config=config) for channel in channels_of(records)}
+    found = episodes(records, now=now, inactivity_s=config.inactivity_s)
+    overall = figures_of(found, since=since, until=until, now=now, config=config)
+    by_channel = {channel: figures_of(found, since=since, until=until, now=now, channel=channel,
+                                      config=config) for channel in channels_of(records)}
     weeks: dict[str, Counter[str]] = {}
-    chosen = [e for e in episodes(records, now=now, inactivity_s=config.inactivity_s)
-              if since <= e.start < until]
+    chosen = [e for e in found if since <= e.start < until]
     for item in flagged(chosen, quality, now=now):
         week = datetime.fromtimestamp(item.episode.start, timezone.utc).strftime("%G-W%V")
         for flag in item.flags:
@@ -175,6 +175,3 @@ def _days(since: float, until: float) -> list[str]:
     return [datetime.fromtimestamp(d * DAY_S, timezone.utc).strftime("%Y-%m-%d")
             for d in range(start, end + 1)][:366]
 
-
-def flags_by_name() -> list[str]:
-    return [str(f) for f in Flag]

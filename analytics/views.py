@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from analytics.episodes import episodes
-from analytics.figures import DAY_S, FigureConfig, channels_of, compute
+from analytics.figures import DAY_S, FigureConfig, channels_of, figures_of
 from analytics.quality import QualityConfig, flagged
 from analytics.records import Kind, Record
 from analytics.store import CONTEXT_S, AnalyticsStore
@@ -43,9 +43,10 @@ class AnalyticsViews:
     def _dashboard(self, records: list[Record], *, since: float, now: float, days: int,
                    channel: str | None, reviewed: set[tuple[str, float]],
                    alerts: list[dict[str, Any]]) -> dict[str, Any]:
-        figures = compute(records, since=since, until=now, now=now, channel=channel,
-                          config=self.figures)
-        chosen = [e for e in episodes(records, now=now, inactivity_s=self.figures.inactivity_s)
+        found = episodes(records, now=now, inactivity_s=self.figures.inactivity_s)
+        figures = figures_of(found, since=since, until=now, now=now, channel=channel,
+                             config=self.figures)
+        chosen = [e for e in found
                   if since <= e.start < now and (channel is None or e.channel == channel)]
         flagged_items = [
             {"conversation": item.episode.conversation, "started_at": item.episode.start,

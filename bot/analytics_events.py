@@ -19,7 +19,7 @@ import time
 from typing import Any, Callable, Protocol, Sequence
 
 from analytics.outbox import CASE_EXCHANGE, CASE_QUEUE, ExchangeSpec, Forwarder, RetryPolicy
-from analytics.records import Pseudonyms, from_gateway
+from analytics.records import Kind, Pseudonyms, from_gateway
 from analytics.store import AnalyticsStore
 from bot.state import Case, CaseEvent, CaseEventKind
 from bot.stores.base import KeyValueStore
@@ -166,10 +166,10 @@ class GatewayEvents:
                         event_id=_case_event_id(case.case_id, str(event.kind)) if once else None,
                         **fields)
         if event.kind is CaseEventKind.RESOLVED:  # the desk asks for a rating on resolving
-            await self.send("csat_asked", conversation_id=case.conversation_id,
+            await self.send(str(Kind.CSAT_ASKED), conversation_id=case.conversation_id,
                             customer_id=case.customer_id, channel=case.channel,
                             case_id=case.case_id,
-                            event_id=_case_event_id(case.case_id, "csat_asked"))
+                            event_id=_case_event_id(case.case_id, str(Kind.CSAT_ASKED)))
 
     async def send(self, kind: str, *, conversation_id: str, customer_id: str | None,
                    channel: str | None, event_id: str | None = None, **fields: Any) -> None:
@@ -184,7 +184,7 @@ class GatewayEvents:
     async def relabel(self, case: Case, *, text: str, intent: str, wrong_answer: bool,
                       agent: str) -> None:
         """An agent's correction of the bot (console or Slack inbox): a training candidate."""
-        await self.send("relabelled", conversation_id=case.conversation_id,
+        await self.send(str(Kind.RELABELLED), conversation_id=case.conversation_id,
                         customer_id=case.customer_id, channel=case.channel, case_id=case.case_id,
                         text=text, intent=intent, wrong_answer=wrong_answer, agent=agent)
 

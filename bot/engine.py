@@ -28,6 +28,7 @@ import time
 from enum import Enum
 from typing import Any, Callable, Mapping, Sequence
 
+from analytics.records import Kind
 from bot.analytics_events import GatewayEvents
 from bot.cases import RATING_BUTTONS, RATING_THANKS, CaseDesk, rating_of
 from bot.channel_facts import ChannelFacts, facts_of
@@ -519,7 +520,7 @@ class ConversationEngine:
         state = await self._stores.conversations.update(cid, awaiting_rating=BOT_RATING)
         await self.reply(cid, [OutboundMessage(text=BOT_RATING_QUESTION, role="bot",
                                                buttons=RATING_BUTTONS)])
-        await self._analytics.send("csat_asked", conversation_id=cid,
+        await self._analytics.send(str(Kind.CSAT_ASKED), conversation_id=cid,
                                    customer_id=state.customer_id, channel=state.channel)
 
     async def _bot_rated(self, entry: JournalEntry, rating: int) -> None:
@@ -527,7 +528,7 @@ class ConversationEngine:
         state = await self._stores.conversations.update(cid, awaiting_rating=None)
         self.metrics.csat.labels(str(rating)).inc()
         if self._analytics is not None:
-            await self._analytics.send("rated", conversation_id=cid,
+            await self._analytics.send(str(Kind.RATED), conversation_id=cid,
                                        customer_id=state.customer_id, channel=state.channel,
                                        rating=rating)
         await self.reply(cid, [OutboundMessage(text=RATING_THANKS, role="bot")])

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from analytics.config import Broker
-from analytics.records import Pseudonyms
+from tests.analytics.script import KEY, PSEUDONYMS
 
-KEY = "a-test-pseudonym-key-of-some-length"
-PSEUDONYMS = Pseudonyms(KEY.encode())
+__all__ = ["KEY", "PSEUDONYMS", "analytics_settings"]
 
 
 def analytics_settings(path: Path) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from typing import Any
 
 from analytics.records import Pseudonyms, Record, from_gateway, from_rasa
 
-PSEUDONYMS = Pseudonyms(b"test-key")
+KEY = "a-test-pseudonym-key-of-some-length"  # also the gateway's in tests (gateway_settings.py)
+PSEUDONYMS = Pseudonyms(KEY.encode())
 T0 = datetime(2026, 11, 23, tzinfo=timezone.utc).timestamp()  # a Monday, 00:00 UTC
 DAY, HOUR, MINUTE = 86400.0, 3600.0, 60.0
 _ids = itertools.count(1)

@@ -15,16 +15,10 @@ from analytics.store import AnalyticsStore
 from bot.stores import memory_stores
 from tests.analytics.script import at
 from tests.analytics.test_spike_alerts import burst, quiet_day
+from tests.stores.conftest import FakeClock
 
 NOW = at(1, 0, 30)
 
-
-class FakeClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

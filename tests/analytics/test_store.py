@@ -14,14 +14,8 @@ from analytics import store as store_module
 from analytics.records import from_rasa
 from analytics.store import AnalyticsStore
 from tests.analytics.script import PSEUDONYMS, WEEK_END, at, records_of, the_week
+from tests.stores.conftest import FakeClock
 
-
-class FakeClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

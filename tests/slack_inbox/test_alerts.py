@@ -10,14 +10,7 @@ from bot.app import ALERTS_KEY
 from tests.analytics.gateway_settings import analytics_settings
 from tests.analytics.script import Conversation, at
 from tests.slack_inbox.conftest import INBOX, MakeGateway
-
-
-class FixedClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.stores.conftest import FakeClock
 
 
 async def test_a_burst_is_posted_to_the_inbox_once(make_gateway: MakeGateway,
@@ -33,7 +26,7 @@ async def test_a_burst_is_posted_to_the_inbox_once(make_gateway: MakeGateway,
         await store.close()
     gateway = await make_gateway(settings=settings)
     watcher = gateway.app[ALERTS_KEY]
-    watcher.clock = FixedClock(at(1, 0, 30))
+    watcher.clock = FakeClock(at(1, 0, 30))
 
     def posts() -> list[str]:
         return [c.body["text"] for c in gateway.slack.attempts("chat.postMessage")
